@@ -1,0 +1,53 @@
+//! Accounting: what each request used and where it went, recorded after the response without
+//! making the client wait.
+//!
+//! Here a record becomes metrics and a debug log line; prices, spend counters and the usage
+//! stream to the control plane attach to the same [`UsageRecord`].
+
+use std::time::Duration;
+
+use crate::canonical::Usage;
+use crate::telemetry::metrics;
+
+/// One finished request.
+#[derive(Debug)]
+pub struct UsageRecord<'a> {
+    pub request_id: &'a str,
+    pub protocol: &'static str,
+    pub key_name: &'a str,
+    /// The model name after alias resolution, as configured (bounded label set).
+    pub model: &'a str,
+    pub channel: Option<&'a str>,
+    pub status: u16,
+    pub attempts: u32,
+    pub usage: Option<Usage>,
+    pub elapsed: Duration,
+    pub stream: bool,
+}
+
+pub fn record(record: &UsageRecord<'_>) {
+    let channel = record.channel.unwrap_or("none");
+    metrics::request(
+        record.protocol,
+        record.model,
+        channel,
+        record.status,
+        record.elapsed,
+    );
+    if let Some(usage) = &record.usage {
+        metrics::tokens(record.model, channel, usage);
+    }
+    tracing::debug!(
+        request_id = record.request_id,
+        key = record.key_name,
+        model = record.model,
+        channel,
+        status = record.status,
+        attempts = record.attempts,
+        input_tokens = record.usage.map(|usage| usage.total_input()),
+        output_tokens = record.usage.map(|usage| usage.output_tokens),
+        elapsed_ms = record.elapsed.as_millis() as u64,
+        stream = record.stream,
+        "usage"
+    );
+}

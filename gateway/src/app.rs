@@ -1,0 +1,45 @@
+//! `AppState`: everything a handler needs, shared by all connections.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::config::Snapshot;
+use crate::routing::health::Health;
+use crate::state::SharedState;
+
+pub struct AppState {
+    /// The configuration in force, swapped atomically on reload.
+    pub snapshot: ArcSwap<Snapshot>,
+    pub health: Health,
+    pub state: SharedState,
+    /// Renders `/metrics`; absent when no recorder is installed.
+    pub metrics: Option<PrometheusHandle>,
+    /// Set when shutdown begins, so `/ready` tells load balancers to stop sending traffic.
+    pub shutting_down: AtomicBool,
+    request_prefix: String,
+    request_counter: AtomicU64,
+}
+
+impl AppState {
+    pub fn new(snapshot: Snapshot, metrics: Option<PrometheusHandle>) -> Arc<Self> {
+        let health = Health::new(snapshot.channels.len());
+        Arc::new(AppState {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            health,
+            state: SharedState::local(),
+            metrics,
+            shutting_down: AtomicBool::new(false),
+            request_prefix: format!("req_{:08x}", fastrand::u32(..)),
+            request_counter: AtomicU64::new(0),
+        })
+    }
+
+    /// A process-unique request id, cheap to make.
+    pub fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        format!("{}{n:010x}", self.request_prefix)
+    }
+}

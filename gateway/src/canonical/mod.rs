@@ -1,0 +1,18 @@
+//! The canonical model: one request, response and stream-event type that every client protocol
+//! converts into and every provider converts out of.
+//!
+//! Nothing converts protocol to protocol directly. Fields that only one protocol family
+//! understands travel in `extensions` and are forwarded only to upstreams of that family; a
+//! target that cannot express them refuses the request with a clear 400 instead of dropping them.
+
+mod request;
+mod response;
+mod stream;
+mod usage;
+
+pub use request::{
+    ChatRequest, ContentPart, Message, ResponseFormat, Role, Sampling, Tool, ToolChoice,
+};
+pub use response::{ChatResponse, Choice, FinishReason};
+pub use stream::{EventStream, StreamEvent};
+pub use usage::Usage;

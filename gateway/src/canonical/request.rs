@@ -1,0 +1,144 @@
+//! The canonical chat request.
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatRequest {
+    /// The model as the client named it (alias resolution happens in routing).
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    pub parallel_tool_calls: Option<bool>,
+    pub sampling: Sampling,
+    pub max_output_tokens: Option<u64>,
+    /// The client used OpenAI's deprecated `max_tokens` rather than `max_completion_tokens`;
+    /// OpenAI-compatible upstreams get the same field back, since many only know that one.
+    pub legacy_max_tokens: bool,
+    pub stop: Vec<String>,
+    pub response_format: Option<ResponseFormat>,
+    pub reasoning_effort: Option<String>,
+    /// End-user identifier for abuse monitoring.
+    pub user: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub stream: bool,
+    /// A streaming client asked for the usage summary at the end of the stream.
+    pub include_usage: bool,
+    /// Fields with no canonical meaning (OpenAI's `logprobs`, `service_tier`, …), forwarded
+    /// verbatim to OpenAI-family upstreams only.
+    pub extensions: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sampling {
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub presence_penalty: Option<f64>,
+    pub frequency_penalty: Option<f64>,
+    pub seed: Option<i64>,
+    /// Number of alternative answers.
+    pub n: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    /// OpenAI's newer name for system instructions on reasoning models.
+    Developer,
+    User,
+    Assistant,
+    /// Carries tool results.
+    Tool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub name: Option<String>,
+    pub content: Vec<ContentPart>,
+    /// The client sent the content as a bare string rather than a list of parts; kept so the
+    /// request can be re-encoded in the same shape for servers that only accept strings.
+    pub plain_text: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContentPart {
+    Text(String),
+    /// An image by URL, or inline as a `data:` URL.
+    Image {
+        url: String,
+        detail: Option<String>,
+    },
+    ToolCall {
+        id: String,
+        name: String,
+        /// JSON-encoded arguments, exactly as the model produced them (possibly invalid JSON).
+        arguments: String,
+    },
+    ToolResult {
+        call_id: String,
+        content: Vec<ContentPart>,
+    },
+    Reasoning {
+        text: String,
+        /// Provider signature that must be sent back verbatim in a tool loop.
+        signature: Option<String>,
+    },
+    Refusal(String),
+    /// A part only one protocol family can express (OpenAI's `input_audio`, `file`), kept
+    /// verbatim for upstreams of that family.
+    Opaque(Value),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: Option<String>,
+    /// JSON Schema of the arguments.
+    pub parameters: Option<Value>,
+    pub strict: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolChoice {
+    None,
+    Auto,
+    Required,
+    Function(String),
+    /// A choice only OpenAI expresses (`allowed_tools`, `custom`), kept verbatim.
+    Opaque(Value),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema {
+        name: String,
+        description: Option<String>,
+        schema: Option<Value>,
+        strict: Option<bool>,
+    },
+}
+
+impl Message {
+    /// All text parts joined, for token estimates and the mock provider.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for part in &self.content {
+            match part {
+                ContentPart::Text(text) | ContentPart::Refusal(text) => out.push_str(text),
+                ContentPart::ToolResult { content, .. } => {
+                    for inner in content {
+                        if let ContentPart::Text(text) = inner {
+                            out.push_str(text);
+                        }
+                    }
+                }
+                ContentPart::ToolCall { arguments, .. } => out.push_str(arguments),
+                _ => {}
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,49 @@
+//! Canonical stream events: what a provider's stream parser yields and a client protocol's
+//! stream encoder consumes, one at a time, as they arrive.
+
+use super::{FinishReason, Usage};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// The answer has begun; carries the identity every later chunk repeats.
+    Start {
+        id: String,
+        model: String,
+        created: u64,
+    },
+    TextDelta {
+        choice: u32,
+        text: String,
+    },
+    ReasoningDelta {
+        choice: u32,
+        text: String,
+    },
+    RefusalDelta {
+        choice: u32,
+        text: String,
+    },
+    /// A tool call begins; `index` numbers the calls within the choice.
+    ToolCallStart {
+        choice: u32,
+        index: u32,
+        id: String,
+        name: String,
+    },
+    ToolCallArguments {
+        choice: u32,
+        index: u32,
+        fragment: String,
+    },
+    Finish {
+        choice: u32,
+        reason: FinishReason,
+    },
+    /// Final token counts (the last one seen wins).
+    Usage(Usage),
+}
+
+/// A stream of canonical events as a provider yields them; an `Err` ends the stream abnormally.
+pub type EventStream = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<StreamEvent, crate::error::GatewayError>> + Send>,
+>;

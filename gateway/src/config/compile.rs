@@ -1,0 +1,415 @@
+//! Validation and compilation of a [`ConfigFile`] into a runtime [`Snapshot`].
+//!
+//! Every check that can be made before the first request is made here, and each failure names
+//! the field (`channels[1].base_url`) and what is wrong with it. The request path relies on these
+//! guarantees: every alias points at a served model, every key's role exists, every credential
+//! reference resolved.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use sha2::{Digest, Sha256};
+
+use super::ConfigError;
+use super::schema::{
+    ApiKeyConfig, ChannelConfig, ChannelModelConfig, ConfigFile, ProviderKindConfig, RoleConfig,
+};
+use super::snapshot::{
+    Channel, ChannelTimeouts, MockSettings, Route, Secret, ServerSettings, Snapshot,
+};
+use crate::policy::{ModelPattern, Principal, Role};
+use crate::providers::ProviderKind;
+
+/// Looks up environment variables for `${VAR}` and `*_env` references.
+pub trait EnvLookup {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl EnvLookup for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+struct Compiler<'a> {
+    file: &'a str,
+    env: &'a dyn EnvLookup,
+}
+
+impl Compiler<'_> {
+    fn invalid(&self, field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_owned(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Expands every `${VAR}` in `value`.
+    fn expand(&self, field: &str, value: &str) -> Result<String, ConfigError> {
+        let mut out = String::with_capacity(value.len());
+        let mut rest = value;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| self.invalid(field, "unterminated `${` reference"))?;
+            let name = &after[..end];
+            let resolved = self.env.var(name).ok_or_else(|| {
+                self.invalid(field, format!("environment variable `{name}` is not set"))
+            })?;
+            out.push_str(&resolved);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Resolves a secret given inline (with `${VAR}`) or by the name of an environment variable.
+    fn secret(
+        &self,
+        field: &str,
+        inline: Option<&str>,
+        env_field: &str,
+        env_name: Option<&str>,
+    ) -> Result<Option<String>, ConfigError> {
+        match (inline, env_name) {
+            (Some(_), Some(_)) => Err(self.invalid(
+                field,
+                format!("set either `{field}` or `{env_field}`, not both"),
+            )),
+            (Some(value), None) => self.expand(field, value).map(Some),
+            (None, Some(name)) => self.env.var(name).map(Some).ok_or_else(|| {
+                self.invalid(
+                    env_field,
+                    format!("environment variable `{name}` is not set"),
+                )
+            }),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Validates `config` and builds the runtime snapshot.
+pub fn compile(
+    config: &ConfigFile,
+    file: &str,
+    env: &dyn EnvLookup,
+) -> Result<Snapshot, ConfigError> {
+    let compiler = Compiler { file, env };
+    let server = server_settings(&compiler, config)?;
+    if config.channels.is_empty() {
+        return Err(compiler.invalid("channels", "at least one channel is required"));
+    }
+
+    let mut channels = Vec::with_capacity(config.channels.len());
+    let mut routes: HashMap<String, Vec<Route>> = HashMap::new();
+    let mut names = HashSet::new();
+    for (index, raw) in config.channels.iter().enumerate() {
+        let channel = Arc::new(channel(&compiler, index, raw)?);
+        if !names.insert(channel.name.clone()) {
+            return Err(compiler.invalid(
+                format!("channels[{index}].name"),
+                format!("duplicate channel name `{}`", channel.name),
+            ));
+        }
+        for model in &raw.models {
+            let (name, upstream) = match model {
+                ChannelModelConfig::Name(name) => (name, name),
+                ChannelModelConfig::Mapped { name, upstream } => (name, upstream),
+            };
+            routes.entry(name.clone()).or_default().push(Route {
+                channel: channel.clone(),
+                upstream_model: Arc::from(upstream.as_str()),
+            });
+        }
+        channels.push(channel);
+    }
+
+    let mut aliases = HashMap::new();
+    for (alias, target) in &config.aliases {
+        if !routes.contains_key(target) {
+            return Err(compiler.invalid(
+                format!("aliases.{alias}"),
+                format!("target model `{target}` is not served by any channel"),
+            ));
+        }
+        if routes.contains_key(alias) {
+            return Err(compiler.invalid(
+                format!("aliases.{alias}"),
+                "an alias cannot have the name of a served model",
+            ));
+        }
+        aliases.insert(alias.clone(), target.clone());
+    }
+
+    let roles = roles(&compiler, &config.roles)?;
+    let principals = principals(&compiler, &config.api_keys, &roles)?;
+
+    let model_names: BTreeSet<String> = routes.keys().chain(aliases.keys()).cloned().collect();
+    Ok(Snapshot {
+        server,
+        channels,
+        routes,
+        aliases,
+        principals,
+        model_names: model_names.into_iter().collect(),
+    })
+}
+
+fn server_settings(
+    compiler: &Compiler<'_>,
+    config: &ConfigFile,
+) -> Result<ServerSettings, ConfigError> {
+    let server = &config.server;
+    if server.listen.parse::<std::net::SocketAddr>().is_err() {
+        return Err(compiler.invalid(
+            "server.listen",
+            format!("`{}` is not an address like 0.0.0.0:8080", server.listen),
+        ));
+    }
+    if server.max_body_bytes == 0 {
+        return Err(compiler.invalid("server.max_body_bytes", "must be greater than 0"));
+    }
+    for (field, value) in [
+        (
+            "server.header_read_timeout_ms",
+            server.header_read_timeout_ms,
+        ),
+        ("server.body_read_timeout_ms", server.body_read_timeout_ms),
+        ("server.request_timeout_ms", server.request_timeout_ms),
+    ] {
+        if value == 0 {
+            return Err(compiler.invalid(field, "must be greater than 0"));
+        }
+    }
+    Ok(ServerSettings {
+        listen: server.listen.clone(),
+        max_body_bytes: server.max_body_bytes,
+        header_read_timeout: Duration::from_millis(server.header_read_timeout_ms),
+        body_read_timeout: Duration::from_millis(server.body_read_timeout_ms),
+        shutdown_grace_period: Duration::from_millis(server.shutdown_grace_period_ms),
+        request_timeout: Duration::from_millis(server.request_timeout_ms),
+    })
+}
+
+fn channel(
+    compiler: &Compiler<'_>,
+    index: usize,
+    raw: &ChannelConfig,
+) -> Result<Channel, ConfigError> {
+    let field = |name: &str| format!("channels[{index}].{name}");
+    if raw.name.trim().is_empty() {
+        return Err(compiler.invalid(field("name"), "must not be empty"));
+    }
+    if raw.models.is_empty() {
+        return Err(compiler.invalid(field("models"), "a channel must serve at least one model"));
+    }
+    if raw.weight == 0 {
+        return Err(compiler.invalid(field("weight"), "must be at least 1"));
+    }
+    let kind = match raw.provider {
+        ProviderKindConfig::Openai | ProviderKindConfig::OpenaiCompatible => ProviderKind::OpenAi,
+        ProviderKindConfig::Azure => ProviderKind::Azure,
+        ProviderKindConfig::Mock => ProviderKind::Mock,
+    };
+    let credential = compiler.secret(
+        &field("api_key"),
+        raw.api_key.as_deref(),
+        &field("api_key_env"),
+        raw.api_key_env.as_deref(),
+    )?;
+    let base_url = match (&raw.base_url, kind) {
+        (Some(url), _) => compiler.expand(&field("base_url"), url)?,
+        (None, ProviderKind::OpenAi) => "https://api.openai.com/v1".to_owned(),
+        (None, ProviderKind::Mock) => String::new(),
+        (None, ProviderKind::Azure) => {
+            return Err(compiler.invalid(
+                field("base_url"),
+                "Azure channels need base_url, e.g. https://NAME.openai.azure.com",
+            ));
+        }
+    };
+    if kind != ProviderKind::Mock {
+        let parsed = reqwest::Url::parse(&base_url).map_err(|error| {
+            compiler.invalid(
+                field("base_url"),
+                format!("`{base_url}` is not a URL: {error}"),
+            )
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(compiler.invalid(field("base_url"), "must be an http:// or https:// URL"));
+        }
+    }
+    if kind == ProviderKind::Azure && raw.api_version.is_none() {
+        return Err(compiler.invalid(
+            field("api_version"),
+            "Azure channels need api_version, e.g. 2024-10-21",
+        ));
+    }
+    if raw.mock.is_some() && kind != ProviderKind::Mock {
+        return Err(compiler.invalid(
+            field("mock"),
+            "only `provider: mock` channels take mock settings",
+        ));
+    }
+
+    let mut headers = HeaderMap::new();
+    for (name, value) in &raw.headers {
+        let header_field = field(&format!("headers.{name}"));
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| compiler.invalid(&header_field, "not a valid header name"))?;
+        let value = compiler.expand(&header_field, value)?;
+        let mut value = HeaderValue::from_str(&value)
+            .map_err(|_| compiler.invalid(&header_field, "not a valid header value"))?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+
+    let timeouts = ChannelTimeouts {
+        connect: Duration::from_millis(raw.timeouts.connect_ms),
+        first_byte: Duration::from_millis(raw.timeouts.first_byte_ms),
+        idle: Duration::from_millis(raw.timeouts.idle_ms),
+        total: Duration::from_millis(raw.timeouts.total_ms),
+    };
+    let http = reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(1024)
+        .tcp_nodelay(true)
+        .tcp_keepalive(Duration::from_secs(30))
+        .build()
+        .map_err(|error| compiler.invalid(field("name"), format!("HTTP client: {error}")))?;
+    let mock = raw.mock.clone().unwrap_or_default();
+
+    Ok(Channel {
+        index,
+        name: raw.name.clone(),
+        kind,
+        base_url: base_url.trim_end_matches('/').to_owned(),
+        credential: credential.map(Secret::new),
+        api_version: raw.api_version.clone(),
+        weight: raw.weight,
+        priority: raw.priority,
+        region: raw.region.clone(),
+        tags: raw.tags.clone(),
+        headers,
+        timeouts,
+        stream_usage: raw.stream_usage,
+        mock: MockSettings {
+            reply: mock.reply,
+            chunk_delay: Duration::from_millis(mock.chunk_delay_ms),
+            latency: Duration::from_millis(mock.latency_ms),
+        },
+        http,
+    })
+}
+
+fn roles(
+    compiler: &Compiler<'_>,
+    raw: &[RoleConfig],
+) -> Result<HashMap<String, Arc<Role>>, ConfigError> {
+    let mut roles = HashMap::new();
+    for (index, role) in raw.iter().enumerate() {
+        if role.models.is_empty() {
+            return Err(compiler.invalid(
+                format!("roles[{index}].models"),
+                "list the model globs this role may use (`*` for all)",
+            ));
+        }
+        if role.requests_per_minute == Some(0) {
+            return Err(compiler.invalid(
+                format!("roles[{index}].requests_per_minute"),
+                "must be at least 1 (leave it out for no limit)",
+            ));
+        }
+        let compiled = Role {
+            name: role.name.clone(),
+            models: role
+                .models
+                .iter()
+                .map(|glob| ModelPattern::new(glob))
+                .collect(),
+            requests_per_minute: role.requests_per_minute,
+        };
+        if roles
+            .insert(role.name.clone(), Arc::new(compiled))
+            .is_some()
+        {
+            return Err(compiler.invalid(
+                format!("roles[{index}].name"),
+                format!("duplicate role `{}`", role.name),
+            ));
+        }
+    }
+    Ok(roles)
+}
+
+fn principals(
+    compiler: &Compiler<'_>,
+    raw: &[ApiKeyConfig],
+    roles: &HashMap<String, Arc<Role>>,
+) -> Result<HashMap<[u8; 32], Arc<Principal>>, ConfigError> {
+    let mut principals = HashMap::new();
+    for (index, key) in raw.iter().enumerate() {
+        let field = |name: &str| format!("api_keys[{index}].{name}");
+        let role = roles.get(&key.role).ok_or_else(|| {
+            compiler.invalid(
+                field("role"),
+                format!("role `{}` is not defined under roles", key.role),
+            )
+        })?;
+        let clear = compiler.secret(
+            &field("key"),
+            key.key.as_deref(),
+            &field("key_env"),
+            key.key_env.as_deref(),
+        )?;
+        let hash = match (clear, &key.key_sha256) {
+            (Some(_), Some(_)) => {
+                return Err(compiler.invalid(
+                    field("key_sha256"),
+                    "set either the key or its hash, not both",
+                ));
+            }
+            (Some(clear), None) => {
+                if clear.len() < 8 {
+                    return Err(
+                        compiler.invalid(field("key"), "API keys must be at least 8 characters")
+                    );
+                }
+                hash_key(&clear)
+            }
+            (None, Some(hex_hash)) => parse_hash(hex_hash)
+                .ok_or_else(|| compiler.invalid(field("key_sha256"), "must be 64 hex digits"))?,
+            (None, None) => {
+                return Err(compiler.invalid(field("key"), "set `key`, `key_env` or `key_sha256`"));
+            }
+        };
+        let principal = Principal {
+            key_name: key.name.clone(),
+            role: role.clone(),
+            metadata: key.metadata.clone(),
+        };
+        if principals.insert(hash, Arc::new(principal)).is_some() {
+            return Err(compiler.invalid(field("key"), "the same key is listed twice"));
+        }
+    }
+    Ok(principals)
+}
+
+/// SHA-256 of an API key: the only form in which keys are kept.
+pub fn hash_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn parse_hash(hex_hash: &str) -> Option<[u8; 32]> {
+    let bytes = hex::decode(hex_hash.trim()).ok()?;
+    bytes.try_into().ok()
+}

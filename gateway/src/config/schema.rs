@@ -1,0 +1,188 @@
+//! The configuration file's schema: plain serde types that mirror the YAML exactly.
+//!
+//! These types are what a user writes (and, later, what the control plane pushes). They are never
+//! read on the request path: [`super::compile`] validates them once and turns them into the
+//! runtime [`crate::config::Snapshot`]. Unknown fields are rejected so a typo is an error, not a
+//! silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub channels: Vec<ChannelConfig>,
+    /// Alias name → model name served by some channel.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    pub roles: Vec<RoleConfig>,
+    #[serde(default)]
+    pub api_keys: Vec<ApiKeyConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on, e.g. `0.0.0.0:8080`.
+    pub listen: String,
+    /// Largest accepted request body in bytes; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// A client must send its headers within this time.
+    pub header_read_timeout_ms: u64,
+    /// A client must send its whole body within this time (slow senders are cut off with 408).
+    pub body_read_timeout_ms: u64,
+    /// On SIGTERM/SIGINT, in-flight requests and streams get this long to finish.
+    pub shutdown_grace_period_ms: u64,
+    /// Overall deadline for one request across all upstream attempts (non-streaming answers).
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".to_owned(),
+            max_body_bytes: 4 * 1024 * 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            shutdown_grace_period_ms: 30_000,
+            request_timeout_ms: 600_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKindConfig {
+    /// api.openai.com or any server speaking the OpenAI API (Groq, Together, vLLM, Ollama, …).
+    Openai,
+    /// Alias of `openai` that reads better for self-hosted servers.
+    OpenaiCompatible,
+    /// Azure OpenAI: deployment path, `api-version` query, `api-key` header.
+    Azure,
+    /// Answers locally without any network: demos, quick start, load tests.
+    Mock,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub name: String,
+    pub provider: ProviderKindConfig,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The upstream credential; `${ENV_VAR}` references are expanded.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Name of an environment variable that holds the upstream credential.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Azure OpenAI `api-version` query parameter.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    pub models: Vec<ChannelModelConfig>,
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Lower is preferred.
+    #[serde(default)]
+    pub priority: u32,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Extra headers sent upstream on every request (values may reference `${ENV_VAR}`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub timeouts: TimeoutsConfig,
+    /// Whether the upstream understands `stream_options.include_usage` (some compatible servers
+    /// reject it). Defaults to true.
+    #[serde(default = "default_true")]
+    pub stream_usage: bool,
+    /// Settings of the `mock` provider.
+    #[serde(default)]
+    pub mock: Option<MockConfig>,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A model a channel serves: either just its name, or a name plus the upstream's own name for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ChannelModelConfig {
+    Name(String),
+    Mapped { name: String, upstream: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsConfig {
+    pub connect_ms: u64,
+    /// Until the response headers (non-streaming: the whole answer must also arrive by `total_ms`).
+    pub first_byte_ms: u64,
+    /// Longest silence between two stream events.
+    pub idle_ms: u64,
+    pub total_ms: u64,
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        TimeoutsConfig {
+            connect_ms: 5_000,
+            first_byte_ms: 60_000,
+            idle_ms: 60_000,
+            total_ms: 600_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MockConfig {
+    /// Fixed reply text; by default the mock answers with a deterministic sentence that quotes
+    /// the last user message.
+    pub reply: Option<String>,
+    /// Pause between streamed tokens, to imitate a real model's pace.
+    pub chunk_delay_ms: u64,
+    /// Pause before the first byte.
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    pub name: String,
+    /// Model globs this role may use: `*`, `gpt-4o*`, exact names.
+    pub models: Vec<String>,
+    /// Requests per minute per API key with this role (none = unlimited).
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    pub name: String,
+    /// The key itself (`${ENV_VAR}` expanded); hashed on load and never kept in memory in clear.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Environment variable holding the key.
+    #[serde(default)]
+    pub key_env: Option<String>,
+    /// The key's SHA-256 as hex, for configs that must not contain the key at all.
+    #[serde(default)]
+    pub key_sha256: Option<String>,
+    pub role: String,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}

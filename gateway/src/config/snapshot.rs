@@ -1,0 +1,126 @@
+//! The compiled, read-only configuration the request path uses.
+//!
+//! A [`Snapshot`] is built once from a validated file (later: from a control-plane push) and
+//! published through `arc-swap`; handlers take a cheap `Arc` to it and never re-validate anything.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+
+use crate::policy::Principal;
+use crate::providers::ProviderKind;
+
+pub struct Snapshot {
+    pub server: ServerSettings,
+    pub channels: Vec<Arc<Channel>>,
+    /// Model name (as clients ask for it) → the channels serving it, in configuration order.
+    pub routes: HashMap<String, Vec<Route>>,
+    /// Alias → model name.
+    pub aliases: HashMap<String, String>,
+    /// SHA-256 of an API key → who it belongs to.
+    pub principals: HashMap<[u8; 32], Arc<Principal>>,
+    /// Models and aliases in a stable order, for `GET /v1/models`.
+    pub model_names: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub max_body_bytes: usize,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub shutdown_grace_period: Duration,
+    pub request_timeout: Duration,
+}
+
+/// One way to reach a model: a channel plus the name the upstream knows the model by.
+#[derive(Clone)]
+pub struct Route {
+    pub channel: Arc<Channel>,
+    pub upstream_model: Arc<str>,
+}
+
+pub struct Channel {
+    /// Position in `Snapshot::channels`, used to index per-channel runtime state.
+    pub index: usize,
+    pub name: String,
+    pub kind: ProviderKind,
+    pub base_url: String,
+    pub credential: Option<Secret>,
+    pub api_version: Option<String>,
+    pub weight: u32,
+    pub priority: u32,
+    pub region: Option<String>,
+    pub tags: Vec<String>,
+    /// Static extra headers for every upstream request.
+    pub headers: HeaderMap,
+    pub timeouts: ChannelTimeouts,
+    pub stream_usage: bool,
+    pub mock: MockSettings,
+    /// Pooled HTTP client for this channel (keeps upstream connections alive).
+    pub http: reqwest::Client,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelTimeouts {
+    pub connect: Duration,
+    pub first_byte: Duration,
+    pub idle: Duration,
+    pub total: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MockSettings {
+    pub reply: Option<String>,
+    pub chunk_delay: Duration,
+    pub latency: Duration,
+}
+
+/// A credential that never shows up in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Snapshot {
+    /// Resolves an alias to its model name; other names come back unchanged.
+    pub fn resolve_model<'a>(&'a self, requested: &'a str) -> &'a str {
+        self.aliases
+            .get(requested)
+            .map(String::as_str)
+            .unwrap_or(requested)
+    }
+
+    /// One line for the startup log: counts only, never a secret.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} channels ({}), {} models, {} aliases, {} API keys",
+            self.channels.len(),
+            self.channels
+                .iter()
+                .map(|channel| format!("{}:{}", channel.name, channel.kind.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.routes.len(),
+            self.aliases.len(),
+            self.principals.len(),
+        )
+    }
+}

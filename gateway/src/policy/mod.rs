@@ -1,0 +1,147 @@
+//! Policy: who is calling (the principal behind an API key), what their role lets them use, and
+//! whether their limits let this request through.
+//!
+//! Keys are only ever handled as SHA-256 hashes after they leave the request headers; lookups go
+//! to the in-memory snapshot, never to a database.
+
+pub mod limits;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
+use wildmatch::WildMatch;
+
+pub use limits::check_rate_limit;
+
+use crate::config::{Snapshot, hash_key};
+use crate::error::{ErrorKind, GatewayError};
+
+/// The caller behind an API key.
+#[derive(Debug)]
+pub struct Principal {
+    /// The key's name from the config (never the key itself).
+    pub key_name: String,
+    pub role: Arc<Role>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+pub struct Role {
+    pub name: String,
+    pub models: Vec<ModelPattern>,
+    pub requests_per_minute: Option<u32>,
+}
+
+impl Role {
+    /// Whether any of the role's globs matches the model name.
+    pub fn permits(&self, model: &str) -> bool {
+        self.models.iter().any(|pattern| pattern.matches(model))
+    }
+}
+
+/// A model glob: `*`, `gpt-4o*`, an exact name. `models:*` is accepted as a synonym of `*`.
+#[derive(Debug)]
+pub struct ModelPattern(WildMatch);
+
+impl ModelPattern {
+    pub fn new(glob: &str) -> Self {
+        let glob = glob.strip_prefix("models:").unwrap_or(glob);
+        ModelPattern(WildMatch::new(glob))
+    }
+
+    pub fn matches(&self, model: &str) -> bool {
+        self.0.matches(model)
+    }
+}
+
+/// Reads the OpenAI-style bearer key (or `x-api-key`) and finds its principal.
+pub fn authenticate(
+    snapshot: &Snapshot,
+    headers: &HeaderMap,
+) -> Result<Arc<Principal>, GatewayError> {
+    let key = bearer(headers)
+        .or_else(|| headers.get("x-api-key").and_then(|value| value.to_str().ok()))
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::Authentication,
+                "You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY'.",
+            )
+            .with_code("missing_api_key")
+        })?;
+    snapshot
+        .principals
+        .get(&hash_key(key))
+        .cloned()
+        .ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::Authentication,
+                format!("Incorrect API key provided: {}.", redact(key)),
+            )
+            .with_code("invalid_api_key")
+        })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
+/// Shows enough of a key for a person to recognise it, as OpenAI does: `sk-ab***yz`.
+fn redact(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 8 {
+        return "***".to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}***{tail}")
+}
+
+/// Checks the role's model globs; answers 403 naming the role.
+pub fn authorize_model(principal: &Principal, model: &str) -> Result<(), GatewayError> {
+    if principal.role.permits(model) {
+        return Ok(());
+    }
+    Err(GatewayError::new(
+        ErrorKind::PermissionDenied,
+        format!(
+            "Your API key's role `{}` is not allowed to use the model `{model}`.",
+            principal.role.name
+        ),
+    )
+    .with_param("model")
+    .with_code("model_not_permitted"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_users_expect() {
+        let role = Role {
+            name: "r".into(),
+            models: vec![
+                ModelPattern::new("gpt-4o*"),
+                ModelPattern::new("claude-3-haiku"),
+            ],
+            requests_per_minute: None,
+        };
+        assert!(role.permits("gpt-4o"));
+        assert!(role.permits("gpt-4o-mini"));
+        assert!(role.permits("claude-3-haiku"));
+        assert!(!role.permits("claude-3-haiku-2"));
+        assert!(!role.permits("gpt-4"));
+        assert!(ModelPattern::new("models:*").matches("anything"));
+    }
+
+    #[test]
+    fn redaction_never_shows_the_middle_of_a_key() {
+        assert_eq!(redact("sk-abcdefghijkl"), "sk-a***kl");
+        assert_eq!(redact("short"), "***");
+    }
+}

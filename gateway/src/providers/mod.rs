@@ -1,0 +1,146 @@
+//! Upstream providers: one module per provider family behind one trait.
+//!
+//! A provider is pure translation: it builds the upstream HTTP request from the canonical one,
+//! parses a response, turns stream payloads into canonical events and classifies errors. It
+//! performs no I/O; the attempt loop in [`crate::routing::attempt`] sends, times out and fails
+//! over for every provider alike. The `mock` provider answers locally and is driven by the same
+//! loop through its own entry points.
+
+pub mod mock;
+pub mod openai;
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+
+use crate::canonical::{ChatRequest, ChatResponse};
+use crate::config::Channel;
+use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::openai_chat::stream::ChunkDecoder;
+
+/// Every provider kind. Matches over it are exhaustive so the compiler lists every place a new
+/// provider must be wired in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// OpenAI and every server that speaks its API.
+    OpenAi,
+    /// Azure OpenAI: same wire format, deployment URLs and an `api-key` header.
+    Azure,
+    /// Local deterministic answers; no network.
+    Mock,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Azure => "azure",
+            ProviderKind::Mock => "mock",
+        }
+    }
+}
+
+/// A ready-to-send upstream request.
+pub struct UpstreamRequest {
+    pub url: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// The translation half of an HTTP provider.
+pub trait HttpProvider: Send + Sync {
+    fn build_request(
+        &self,
+        channel: &Channel,
+        request: &ChatRequest,
+        upstream_model: &str,
+    ) -> Result<UpstreamRequest, GatewayError>;
+
+    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError>;
+
+    /// A fresh decoder for one streamed answer.
+    fn stream_decoder(&self) -> ChunkDecoder;
+
+    /// Turns an upstream error response into the error the client sees.
+    fn classify_error(
+        &self,
+        channel: &Channel,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> UpstreamFailure;
+}
+
+/// The HTTP provider for a kind; `None` for providers that do not go over HTTP.
+pub fn http_provider(kind: ProviderKind) -> Option<&'static dyn HttpProvider> {
+    match kind {
+        ProviderKind::OpenAi => Some(&openai::OPENAI),
+        ProviderKind::Azure => Some(&openai::AZURE),
+        ProviderKind::Mock => None,
+    }
+}
+
+/// A failed attempt, classified once: retries, health and metrics all read this.
+#[derive(Debug, Clone)]
+pub struct UpstreamFailure {
+    pub error: GatewayError,
+    /// Another channel may succeed where this one failed.
+    pub retryable: bool,
+    /// Counts against the channel's health (a 400 is the caller's fault, not the channel's).
+    pub channel_fault: bool,
+}
+
+impl UpstreamFailure {
+    /// Classifies an HTTP error status the way the OpenAI and Anthropic SDKs do: 408, 409, 429
+    /// and 5xx are worth another try, other 4xx are the caller's to fix.
+    pub fn from_status(
+        channel: &Channel,
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        message: String,
+        upstream_type: Option<String>,
+        code: Option<String>,
+    ) -> Self {
+        let retryable = matches!(status.as_u16(), 408 | 409 | 429) || status.is_server_error();
+        let (kind, client_status) = if status == StatusCode::TOO_MANY_REQUESTS {
+            (ErrorKind::RateLimited, status)
+        } else if status == StatusCode::REQUEST_TIMEOUT {
+            (ErrorKind::GatewayTimeout, StatusCode::GATEWAY_TIMEOUT)
+        } else if status.is_server_error() {
+            (ErrorKind::BadGateway, StatusCode::BAD_GATEWAY)
+        } else {
+            (ErrorKind::UpstreamRejected, status)
+        };
+        let message = if kind == ErrorKind::UpstreamRejected {
+            message
+        } else {
+            format!(
+                "upstream channel `{}` answered {}: {message}",
+                channel.name,
+                status.as_u16()
+            )
+        };
+        let mut error = GatewayError::new(kind, message)
+            .with_status(client_status)
+            .with_retry_after(retry_after);
+        error.upstream_type = upstream_type;
+        error.code = code;
+        UpstreamFailure {
+            error,
+            retryable,
+            channel_fault: retryable,
+        }
+    }
+}
+
+/// Reads `retry-after-ms` or `retry-after` (seconds) from upstream headers.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(ms) = value("retry-after-ms").and_then(|ms| ms.trim().parse::<f64>().ok()) {
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
+    }
+    value("retry-after")
+        .and_then(|secs| secs.trim().parse::<f64>().ok())
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+}

@@ -1,0 +1,117 @@
+//! The OpenAI-compatible provider family: OpenAI itself, Azure OpenAI, and any server that
+//! speaks the Chat Completions API (Groq, Together, vLLM, Ollama, …). One implementation,
+//! parameterised by a flavour that decides the URL shape and the auth header.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use bytes::Bytes;
+
+use super::{HttpProvider, UpstreamFailure, UpstreamRequest, retry_after};
+use crate::canonical::{ChatRequest, ChatResponse};
+use crate::config::Channel;
+use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::openai_chat::{
+    error::parse_upstream_error, request, response, stream::ChunkDecoder,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    /// `{base_url}/chat/completions`, `Authorization: Bearer`.
+    OpenAi,
+    /// `{base_url}/openai/deployments/{model}/chat/completions?api-version=…`, `api-key`.
+    Azure,
+}
+
+pub struct OpenAiCompatible {
+    flavour: Flavour,
+}
+
+pub static OPENAI: OpenAiCompatible = OpenAiCompatible {
+    flavour: Flavour::OpenAi,
+};
+pub static AZURE: OpenAiCompatible = OpenAiCompatible {
+    flavour: Flavour::Azure,
+};
+
+impl HttpProvider for OpenAiCompatible {
+    fn build_request(
+        &self,
+        channel: &Channel,
+        canonical: &ChatRequest,
+        upstream_model: &str,
+    ) -> Result<UpstreamRequest, GatewayError> {
+        let wire = request::encode(canonical, upstream_model, channel.stream_usage);
+        let body = serde_json::to_vec(&wire).map_err(|error| {
+            GatewayError::new(
+                ErrorKind::Internal,
+                format!("encoding the upstream request: {error}"),
+            )
+        })?;
+        let mut headers = channel.headers.clone();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if canonical.stream {
+            headers.insert(
+                header::ACCEPT,
+                HeaderValue::from_static("text/event-stream"),
+            );
+        }
+        let url = match self.flavour {
+            Flavour::OpenAi => format!("{}/chat/completions", channel.base_url),
+            Flavour::Azure => format!(
+                "{}/openai/deployments/{}/chat/completions?api-version={}",
+                channel.base_url,
+                upstream_model,
+                channel.api_version.as_deref().unwrap_or_default()
+            ),
+        };
+        if let Some(credential) = &channel.credential {
+            let (name, value) = match self.flavour {
+                Flavour::OpenAi => (
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", credential.expose()),
+                ),
+                Flavour::Azure => (
+                    header::HeaderName::from_static("api-key"),
+                    credential.expose().to_owned(),
+                ),
+            };
+            let mut value = HeaderValue::from_str(&value).map_err(|_| {
+                GatewayError::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "channel `{}` has a credential that is not a valid header value",
+                        channel.name
+                    ),
+                )
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        Ok(UpstreamRequest {
+            url,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError> {
+        response::decode(body)
+    }
+
+    fn stream_decoder(&self) -> ChunkDecoder {
+        ChunkDecoder::default()
+    }
+
+    fn classify_error(
+        &self,
+        channel: &Channel,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> UpstreamFailure {
+        let (message, kind, code) = parse_upstream_error(body);
+        UpstreamFailure::from_status(channel, status, retry_after(headers), message, kind, code)
+    }
+}

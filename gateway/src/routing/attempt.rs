@@ -1,0 +1,395 @@
+//! The attempt loop: sends a request to its candidate channels in order until one answers.
+//!
+//! The failover contract, in one place:
+//! - An attempt that fails *before it is committed* with a retryable failure (connect error,
+//!   timeout, 408/409/429/5xx, an unparseable answer, a stream that breaks before its first
+//!   event) moves on to the next candidate, within the request's overall deadline.
+//! - A non-retryable failure (400, 401, 403, 404, 422 …) is returned at once: another channel
+//!   would refuse the same request.
+//! - A non-streaming attempt commits when its whole body has been parsed; a streaming attempt
+//!   commits when its first canonical event has been parsed. After that nothing is retried: a
+//!   stream that breaks later ends with the client protocol's error event.
+//!
+//! Every attempt ends in one classified outcome that feeds health and metrics alike.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use tracing::{Instrument, info_span};
+
+use crate::app::AppState;
+use crate::canonical::{ChatRequest, ChatResponse, EventStream, StreamEvent};
+use crate::config::{Channel, Route};
+use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::openai_chat::stream::{ChunkDecoder, Decoded};
+use crate::providers::{self, HttpProvider, ProviderKind, UpstreamFailure};
+use crate::telemetry::metrics;
+
+/// A committed answer.
+pub enum Answer {
+    Complete(ChatResponse),
+    Stream(EventStream),
+}
+
+/// The answer plus where it came from.
+pub struct Served {
+    pub answer: Answer,
+    pub route: Route,
+    pub attempts: u32,
+}
+
+/// Why no answer could be had, and how many attempts were made.
+pub struct Exhausted {
+    pub error: GatewayError,
+    pub attempts: u32,
+}
+
+/// Tries `routes` in order until one commits.
+pub async fn run(
+    app: &AppState,
+    routes: Vec<Route>,
+    request: &ChatRequest,
+    deadline: Instant,
+) -> Result<Served, Exhausted> {
+    let mut last_failure: Option<UpstreamFailure> = None;
+    let mut attempts = 0;
+    for route in routes {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break;
+        }
+        attempts += 1;
+        let channel = &route.channel;
+        let span = info_span!("attempt", channel = %channel.name, provider = channel.kind.as_str(), attempt = attempts);
+        let started = Instant::now();
+        let outcome = attempt(channel, &route.upstream_model, request, remaining)
+            .instrument(span)
+            .await;
+        match outcome {
+            Ok(answer) => {
+                app.health.record_success(channel.index);
+                metrics::attempt(&channel.name, "success", started.elapsed());
+                return Ok(Served {
+                    answer,
+                    route,
+                    attempts,
+                });
+            }
+            Err(failure) => {
+                metrics::attempt(
+                    &channel.name,
+                    if failure.retryable {
+                        "retryable_error"
+                    } else {
+                        "error"
+                    },
+                    started.elapsed(),
+                );
+                tracing::warn!(channel = %channel.name, attempt = attempts, retryable = failure.retryable, error = %failure.error, "upstream attempt failed");
+                if failure.channel_fault {
+                    app.health
+                        .record_failure(channel.index, &failure.error.message);
+                }
+                if !failure.retryable {
+                    return Err(Exhausted {
+                        error: failure.error,
+                        attempts,
+                    });
+                }
+                last_failure = Some(failure);
+            }
+        }
+    }
+    let error = match last_failure {
+        Some(failure) => failure.error,
+        None => GatewayError::new(
+            ErrorKind::GatewayTimeout,
+            "the request's deadline passed before any channel answered",
+        ),
+    };
+    Err(Exhausted { error, attempts })
+}
+
+async fn attempt(
+    channel: &Channel,
+    upstream_model: &str,
+    request: &ChatRequest,
+    remaining: Duration,
+) -> Result<Answer, UpstreamFailure> {
+    let provider = match (channel.kind, providers::http_provider(channel.kind)) {
+        (ProviderKind::Mock, _) => {
+            return Ok(if request.stream {
+                Answer::Stream(providers::mock::stream(
+                    &channel.mock,
+                    request,
+                    upstream_model,
+                ))
+            } else {
+                Answer::Complete(
+                    providers::mock::respond(&channel.mock, request, upstream_model).await,
+                )
+            });
+        }
+        (_, Some(provider)) => provider,
+        (kind, None) => {
+            let error = GatewayError::new(
+                ErrorKind::Internal,
+                format!("provider `{}` has no HTTP adapter", kind.as_str()),
+            );
+            return Err(UpstreamFailure {
+                error,
+                retryable: false,
+                channel_fault: false,
+            });
+        }
+    };
+    let upstream = provider
+        .build_request(channel, request, upstream_model)
+        .map_err(|error| UpstreamFailure {
+            error,
+            retryable: false,
+            channel_fault: false,
+        })?;
+    let first_byte = channel.timeouts.first_byte.min(remaining);
+    let started = Instant::now();
+    let send = channel
+        .http
+        .post(&upstream.url)
+        .headers(upstream.headers)
+        .body(upstream.body)
+        .send();
+    let response = match tokio::time::timeout(first_byte, send).await {
+        Err(_) => return Err(timeout_failure(channel, first_byte)),
+        Ok(Err(error)) => return Err(transport_failure(channel, &error)),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    if !status.is_success() {
+        let headers = response.headers().clone();
+        let body = read_body(
+            channel,
+            response,
+            remaining.saturating_sub(started.elapsed()),
+        )
+        .await?;
+        return Err(provider.classify_error(channel, status, &headers, &body));
+    }
+    if request.stream {
+        let events = upstream_events(response, provider, channel);
+        return commit_stream(
+            channel,
+            events,
+            first_byte.saturating_sub(started.elapsed()),
+        )
+        .await;
+    }
+    let budget = channel
+        .timeouts
+        .total
+        .min(remaining)
+        .saturating_sub(started.elapsed());
+    let body = read_body(channel, response, budget).await?;
+    provider
+        .parse_response(&body)
+        .map(Answer::Complete)
+        .map_err(|error| UpstreamFailure {
+            error,
+            retryable: true,
+            channel_fault: true,
+        })
+}
+
+async fn read_body(
+    channel: &Channel,
+    response: reqwest::Response,
+    budget: Duration,
+) -> Result<bytes::Bytes, UpstreamFailure> {
+    match tokio::time::timeout(budget, response.bytes()).await {
+        Err(_) => Err(timeout_failure(channel, budget)),
+        Ok(Err(error)) => Err(transport_failure(channel, &error)),
+        Ok(Ok(body)) => Ok(body),
+    }
+}
+
+/// Waits for the first canonical event; only then is the stream the client's.
+async fn commit_stream(
+    channel: &Channel,
+    mut events: EventStream,
+    budget: Duration,
+) -> Result<Answer, UpstreamFailure> {
+    match tokio::time::timeout(budget, events.next()).await {
+        Err(_) => Err(timeout_failure(channel, budget)),
+        Ok(None) => Err(UpstreamFailure {
+            error: GatewayError::new(
+                ErrorKind::BadGateway,
+                format!(
+                    "upstream channel `{}` closed the stream before sending anything",
+                    channel.name
+                ),
+            ),
+            retryable: true,
+            channel_fault: true,
+        }),
+        Ok(Some(Err(error))) => Err(UpstreamFailure {
+            error,
+            retryable: true,
+            channel_fault: true,
+        }),
+        Ok(Some(Ok(first))) => Ok(Answer::Stream(Box::pin(
+            futures_util::stream::once(async { Ok(first) }).chain(events),
+        ))),
+    }
+}
+
+fn timeout_failure(channel: &Channel, waited: Duration) -> UpstreamFailure {
+    UpstreamFailure {
+        error: GatewayError::new(
+            ErrorKind::GatewayTimeout,
+            format!(
+                "upstream channel `{}` did not answer within {:.1}s",
+                channel.name,
+                waited.as_secs_f64()
+            ),
+        ),
+        retryable: true,
+        channel_fault: true,
+    }
+}
+
+fn transport_failure(channel: &Channel, error: &reqwest::Error) -> UpstreamFailure {
+    let (kind, what) = if error.is_connect() {
+        (ErrorKind::Unavailable, "could not connect to")
+    } else if error.is_timeout() {
+        (ErrorKind::GatewayTimeout, "timed out talking to")
+    } else {
+        (ErrorKind::BadGateway, "lost the connection to")
+    };
+    let detail = std::error::Error::source(error)
+        .map(ToString::to_string)
+        .unwrap_or_else(|| error.to_string());
+    UpstreamFailure {
+        error: GatewayError::new(
+            kind,
+            format!(
+                "the gateway {what} upstream channel `{}`: {detail}",
+                channel.name
+            ),
+        ),
+        retryable: true,
+        channel_fault: true,
+    }
+}
+
+/// Upstream SSE → canonical events, with the channel's idle timeout between events.
+fn upstream_events(
+    response: reqwest::Response,
+    provider: &'static dyn HttpProvider,
+    channel: &Channel,
+) -> EventStream {
+    let state = UpstreamStream {
+        sse: Box::pin(response.bytes_stream().eventsource()),
+        decoder: provider.stream_decoder(),
+        pending: VecDeque::new(),
+        idle: channel.timeouts.idle,
+        channel: channel.name.clone(),
+        finished: false,
+        done: false,
+    };
+    Box::pin(futures_util::stream::unfold(
+        state,
+        |mut state| async move { state.next_event().await.map(|event| (event, state)) },
+    ))
+}
+
+type SseStream = std::pin::Pin<
+    Box<
+        dyn futures_util::Stream<
+                Item = Result<
+                    eventsource_stream::Event,
+                    eventsource_stream::EventStreamError<reqwest::Error>,
+                >,
+            > + Send,
+    >,
+>;
+
+struct UpstreamStream {
+    sse: SseStream,
+    decoder: ChunkDecoder,
+    pending: VecDeque<StreamEvent>,
+    idle: Duration,
+    channel: String,
+    /// A finish reason was seen: a close without `[DONE]` is then still a complete answer.
+    finished: bool,
+    done: bool,
+}
+
+impl UpstreamStream {
+    async fn next_event(&mut self) -> Option<Result<StreamEvent, GatewayError>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                if matches!(event, StreamEvent::Finish { .. }) {
+                    self.finished = true;
+                }
+                return Some(Ok(event));
+            }
+            if self.done {
+                return None;
+            }
+            let next = match tokio::time::timeout(self.idle, self.sse.next()).await {
+                Err(_) => {
+                    return self.fail(
+                        ErrorKind::GatewayTimeout,
+                        format!(
+                            "upstream channel `{}` sent nothing for {:.1}s mid-stream",
+                            self.channel,
+                            self.idle.as_secs_f64()
+                        ),
+                    );
+                }
+                Ok(next) => next,
+            };
+            match next {
+                None if self.finished => {
+                    self.done = true;
+                }
+                None => {
+                    return self.fail(
+                        ErrorKind::BadGateway,
+                        format!(
+                            "upstream channel `{}` ended the stream before the answer was complete",
+                            self.channel
+                        ),
+                    );
+                }
+                Some(Err(error)) => {
+                    return self.fail(
+                        ErrorKind::BadGateway,
+                        format!(
+                            "the stream from upstream channel `{}` broke: {error}",
+                            self.channel
+                        ),
+                    );
+                }
+                Some(Ok(event)) => match self.decoder.decode(&event.data) {
+                    Ok(Decoded::Done) => self.done = true,
+                    Ok(Decoded::Events(events)) => self.pending.extend(events),
+                    Err(error) => {
+                        self.done = true;
+                        return Some(Err(error));
+                    }
+                },
+            }
+        }
+    }
+
+    fn fail(
+        &mut self,
+        kind: ErrorKind,
+        message: String,
+    ) -> Option<Result<StreamEvent, GatewayError>> {
+        self.done = true;
+        Some(Err(GatewayError::new(kind, message)))
+    }
+}

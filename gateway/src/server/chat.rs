@@ -1,0 +1,276 @@
+//! `POST /v1/chat/completions`: the request path of DESIGN.md, step by step — principal,
+//! limits, body, canonical request, model and permission, candidates, attempts, response,
+//! accounting.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tracing::{Instrument, field, info_span};
+
+use super::body;
+use crate::accounting::{self, UsageRecord};
+use crate::app::AppState;
+use crate::canonical::{EventStream, StreamEvent};
+use crate::config::Snapshot;
+use crate::error::GatewayError;
+use crate::policy::{self, limits::RateLimitStatus};
+use crate::protocols::ClientProtocol;
+use crate::protocols::openai_chat::{error::stream_error, request, response, stream::ChunkEncoder};
+use crate::routing::{self, attempt::Answer};
+use crate::telemetry::metrics;
+
+const PROTOCOL: ClientProtocol = ClientProtocol::OpenAi;
+
+/// What is known about a request so far, for its usage record.
+struct Context {
+    request_id: String,
+    started: Instant,
+    key_name: String,
+    model: String,
+    channel: Option<String>,
+    attempts: u32,
+    rate_limit: Option<RateLimitStatus>,
+}
+
+pub async fn chat_completions(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut context = Context {
+        request_id: app.next_request_id(),
+        started: Instant::now(),
+        key_name: String::new(),
+        model: "unknown".to_owned(),
+        channel: None,
+        attempts: 0,
+        rate_limit: None,
+    };
+    let span = info_span!("request", request_id = %context.request_id, protocol = PROTOCOL.as_str(), model = field::Empty, channel = field::Empty);
+    async {
+        let result = handle(&app, &headers, body, &mut context).await;
+        let mut response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::info!(status = error.status.as_u16(), error = %error.message, "request failed");
+                record(&context, error.status.as_u16(), None, false);
+                PROTOCOL.error_response(&error)
+            }
+        };
+        decorate(response.headers_mut(), &context);
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn handle(
+    app: &Arc<AppState>,
+    headers: &HeaderMap,
+    body: Body,
+    context: &mut Context,
+) -> Result<Response, GatewayError> {
+    let snapshot: Arc<Snapshot> = app.snapshot.load_full();
+    let principal = policy::authenticate(&snapshot, headers)?;
+    context.key_name.clone_from(&principal.key_name);
+    context.rate_limit = policy::check_rate_limit(&app.state, &principal)?;
+
+    let bytes = body::read(body, headers, &snapshot.server).await?;
+    let request = request::decode(request::parse_body(&bytes)?)?;
+    let model = snapshot.resolve_model(&request.model);
+    let routes = routing::candidates(&snapshot, &app.health, model)?;
+    context.model = model.to_owned();
+    tracing::Span::current().record("model", model);
+    if !principal.role.permits(&request.model) {
+        policy::authorize_model(&principal, model)?;
+    }
+
+    let deadline = context.started + snapshot.server.request_timeout;
+    let served = routing::attempt::run(app, routes, &request, deadline).await;
+    let served = match served {
+        Ok(served) => served,
+        Err(exhausted) => {
+            context.attempts = exhausted.attempts;
+            return Err(exhausted.error);
+        }
+    };
+    context.attempts = served.attempts;
+    context.channel = Some(served.route.channel.name.clone());
+    tracing::Span::current().record("channel", served.route.channel.name.as_str());
+
+    match served.answer {
+        Answer::Complete(answer) => {
+            let usage = answer.usage;
+            let response = axum::Json(response::encode(&answer)).into_response();
+            record(context, 200, usage, false);
+            Ok(response)
+        }
+        Answer::Stream(events) => Ok(stream_response(events, request.include_usage, context)),
+    }
+}
+
+fn record(context: &Context, status: u16, usage: Option<crate::canonical::Usage>, stream: bool) {
+    accounting::record(&UsageRecord {
+        request_id: &context.request_id,
+        protocol: PROTOCOL.as_str(),
+        key_name: &context.key_name,
+        model: &context.model,
+        channel: context.channel.as_deref(),
+        status,
+        attempts: context.attempts,
+        usage,
+        elapsed: context.started.elapsed(),
+        stream,
+    });
+}
+
+fn decorate(headers: &mut HeaderMap, context: &Context) {
+    if let Ok(value) = HeaderValue::from_str(&context.request_id) {
+        headers.insert(HeaderName::from_static("x-request-id"), value);
+    }
+    if let Some(channel) = context
+        .channel
+        .as_deref()
+        .and_then(|channel| HeaderValue::from_str(channel).ok())
+    {
+        headers.insert(HeaderName::from_static("x-switchboard-channel"), channel);
+    }
+    if context.attempts > 0 {
+        headers.insert(
+            HeaderName::from_static("x-switchboard-attempts"),
+            HeaderValue::from(context.attempts),
+        );
+    }
+    if let Some(limit) = context.rate_limit {
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-limit-requests"),
+            HeaderValue::from(limit.limit),
+        );
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-remaining-requests"),
+            HeaderValue::from(limit.remaining),
+        );
+        if let Ok(reset) = HeaderValue::from_str(&go_duration(limit.reset)) {
+            headers.insert(HeaderName::from_static("x-ratelimit-reset-requests"), reset);
+        }
+    }
+}
+
+/// OpenAI writes reset times as Go durations: `12ms`, `1.5s`, `6m0s`.
+fn go_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 1000 {
+        format!("{millis}ms")
+    } else if millis < 60_000 {
+        format!("{}s", duration.as_secs_f64())
+    } else {
+        format!("{}m{}s", millis / 60_000, (millis % 60_000) / 1000)
+    }
+}
+
+fn stream_response(events: EventStream, include_usage: bool, context: &Context) -> Response {
+    let state = ClientStream {
+        events,
+        encoder: ChunkEncoder::new(include_usage),
+        context: Context {
+            request_id: context.request_id.clone(),
+            started: context.started,
+            key_name: context.key_name.clone(),
+            model: context.model.clone(),
+            channel: context.channel.clone(),
+            attempts: context.attempts,
+            rate_limit: None,
+        },
+        first_token: false,
+        outcome: None,
+    };
+    let body = futures_util::stream::unfold(state, |mut state| async move {
+        state
+            .next_chunk()
+            .await
+            .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), state))
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    response
+}
+
+/// The client's side of a stream: canonical events in, OpenAI chunks out, and a usage record
+/// when it ends — completed, broken upstream, or abandoned by the client (dropped by hyper,
+/// which also drops and so cancels the upstream request).
+struct ClientStream {
+    events: EventStream,
+    encoder: ChunkEncoder,
+    context: Context,
+    first_token: bool,
+    outcome: Option<&'static str>,
+}
+
+impl ClientStream {
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        loop {
+            match self.events.next().await {
+                Some(Ok(event)) => {
+                    if !self.first_token && !matches!(event, StreamEvent::Start { .. }) {
+                        self.first_token = true;
+                        metrics::time_to_first_token(
+                            PROTOCOL.as_str(),
+                            self.context.started.elapsed(),
+                        );
+                    }
+                    if let Some(chunk) = self.encoder.encode(event) {
+                        return Some(chunk);
+                    }
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(request_id = %self.context.request_id, error = %error, "upstream stream failed after it started");
+                    self.outcome = Some("upstream_error");
+                    return Some(stream_error(&error));
+                }
+                None => {
+                    self.outcome = Some("complete");
+                    return Some(self.encoder.finish());
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ClientStream {
+    fn drop(&mut self) {
+        let outcome = self.outcome.unwrap_or("client_cancelled");
+        metrics::stream_ended(outcome);
+        record(&self.context, 200, self.encoder.usage(), true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_durations_read_like_openai_ones() {
+        assert_eq!(go_duration(Duration::from_millis(12)), "12ms");
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(go_duration(Duration::from_secs(360)), "6m0s");
+    }
+}

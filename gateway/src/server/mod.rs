@@ -1,0 +1,79 @@
+//! The HTTP server: accepts connections, serves the router, shuts down gracefully.
+//!
+//! Our own accept loop over hyper-util rather than `axum::serve`, for three things the request
+//! path needs: `TCP_NODELAY` on every accepted socket (without it keep-alive responses can wait
+//! ~40 ms on a delayed ACK), a header read timeout against slow clients, and a graceful shutdown
+//! that lets in-flight requests and streams finish within a grace period.
+
+mod body;
+mod chat;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+
+use crate::app::AppState;
+
+pub use routes::router;
+
+/// Serves until `shutdown` resolves, then drains in-flight requests for up to the configured
+/// grace period.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let settings = app.snapshot.load().server.clone();
+    let router = router(app.clone());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and similar: keep serving the others.
+                        tracing::warn!(%error, "accept failed");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = TowerToHyperService::new(router.clone());
+                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection.into_owned());
+                tokio::spawn(async move {
+                    // Client resets and timeouts end connections; they are not server errors.
+                    let _ = connection.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    app.shutting_down.store(true, Ordering::Relaxed);
+    drop(listener);
+    tracing::info!(
+        grace_ms = settings.shutdown_grace_period.as_millis() as u64,
+        "shutting down: draining in-flight requests"
+    );
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(settings.shutdown_grace_period) => {
+            tracing::warn!("grace period over: closing the remaining connections");
+        }
+    }
+    Ok(())
+}

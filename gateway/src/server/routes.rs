@@ -1,0 +1,147 @@
+//! The router: the client API, health and readiness, metrics, and a fallback that answers
+//! unknown paths in OpenAI's error shape instead of an empty 404.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use super::chat::chat_completions;
+use crate::app::AppState;
+use crate::error::{ErrorKind, GatewayError};
+use crate::policy;
+use crate::protocols::{ClientProtocol, models};
+
+pub fn router(app: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(list_models))
+        .route("/v1/models/{model}", get(get_model))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|now| now.as_secs())
+        .unwrap_or_default()
+}
+
+async fn list_models(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let snapshot = app.snapshot.load();
+    match policy::authenticate(&snapshot, &headers) {
+        Ok(principal) => {
+            axum::Json(models::list(&snapshot, &principal, unix_now())).into_response()
+        }
+        Err(error) => ClientProtocol::OpenAi.error_response(&error),
+    }
+}
+
+async fn get_model(
+    State(app): State<Arc<AppState>>,
+    Path(model): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = app.snapshot.load();
+    let principal = match policy::authenticate(&snapshot, &headers) {
+        Ok(principal) => principal,
+        Err(error) => return ClientProtocol::OpenAi.error_response(&error),
+    };
+    let list = models::list(&snapshot, &principal, unix_now());
+    let value = serde_json::to_value(&list).unwrap_or_default();
+    let entry = value["data"]
+        .as_array()
+        .and_then(|data| data.iter().find(|entry| entry["id"] == model.as_str()))
+        .cloned();
+    match entry {
+        Some(entry) => axum::Json(entry).into_response(),
+        None => ClientProtocol::OpenAi.error_response(&GatewayError::model_not_found(&model)),
+    }
+}
+
+/// `{"status":"healthy","providers":{"<channel>":{"healthy":true}}}`; 503 with
+/// `"status":"unhealthy"` when no channel can serve.
+async fn health(State(app): State<Arc<AppState>>) -> Response {
+    let snapshot = app.snapshot.load();
+    let mut providers = serde_json::Map::new();
+    let mut any_healthy = false;
+    for channel in &snapshot.channels {
+        let status = app.health.status(channel.index);
+        any_healthy |= status.healthy;
+        let mut entry = json!({"healthy": status.healthy, "provider": channel.kind.as_str()});
+        if status.consecutive_failures > 0 {
+            entry["consecutive_failures"] = status.consecutive_failures.into();
+        }
+        if let Some(last_error) = status.last_error {
+            entry["last_error"] = last_error.into();
+        }
+        providers.insert(channel.name.clone(), entry);
+    }
+    let (status, word) = if any_healthy {
+        (StatusCode::OK, "healthy")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
+    };
+    (
+        status,
+        axum::Json(json!({"status": word, "providers": providers})),
+    )
+        .into_response()
+}
+
+/// Ready once serving; 503 as soon as shutdown begins so load balancers drain this node.
+async fn ready(State(app): State<Arc<AppState>>) -> Response {
+    if app.shutting_down.load(Ordering::Relaxed) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "shutting_down"})),
+        )
+            .into_response();
+    }
+    axum::Json(json!({"status": "ready"})).into_response()
+}
+
+async fn metrics(State(app): State<Arc<AppState>>) -> Response {
+    match &app.metrics {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "metrics are not enabled in this process\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    let error = GatewayError::new(
+        ErrorKind::NotFound,
+        format!("Unknown request URL: {method} {}.", uri.path()),
+    )
+    .with_code("unknown_url");
+    ClientProtocol::OpenAi.error_response(&error)
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let error = GatewayError::new(
+        ErrorKind::NotFound,
+        format!("{method} is not supported on {}.", uri.path()),
+    )
+    .with_status(StatusCode::METHOD_NOT_ALLOWED)
+    .with_code("method_not_allowed");
+    ClientProtocol::OpenAi.error_response(&error)
+}

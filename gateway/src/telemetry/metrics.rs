@@ -1,0 +1,81 @@
+//! Metric names and the functions that record them, so every call site uses the same names
+//! and labels. Labels are bounded by configuration (protocol, model as configured, channel,
+//! outcome); never a key, a user or a request id.
+
+use std::time::Duration;
+
+use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+
+use crate::canonical::Usage;
+
+pub const REQUESTS: &str = "switchboard_requests_total";
+pub const REQUEST_DURATION: &str = "switchboard_request_duration_seconds";
+pub const TIME_TO_FIRST_TOKEN: &str = "switchboard_time_to_first_token_seconds";
+pub const TOKENS: &str = "switchboard_tokens_total";
+pub const ATTEMPTS: &str = "switchboard_upstream_attempts_total";
+pub const ATTEMPT_DURATION: &str = "switchboard_upstream_attempt_duration_seconds";
+pub const STREAMS: &str = "switchboard_streams_total";
+
+pub fn describe() {
+    describe_counter!(
+        REQUESTS,
+        "Client requests by protocol, model, channel and HTTP status"
+    );
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Time from request to the end of the response"
+    );
+    describe_histogram!(
+        TIME_TO_FIRST_TOKEN,
+        Unit::Seconds,
+        "Time from request to the first streamed event"
+    );
+    describe_counter!(
+        TOKENS,
+        "Tokens by model, channel and kind (input, cache_read, cache_write, output, reasoning)"
+    );
+    describe_counter!(ATTEMPTS, "Upstream attempts by channel and outcome");
+    describe_histogram!(
+        ATTEMPT_DURATION,
+        Unit::Seconds,
+        "Upstream attempt time until commit or failure"
+    );
+    describe_counter!(
+        STREAMS,
+        "Streams by how they ended: complete, client_cancelled, upstream_error"
+    );
+}
+
+pub fn request(protocol: &'static str, model: &str, channel: &str, status: u16, elapsed: Duration) {
+    counter!(REQUESTS, "protocol" => protocol, "model" => model.to_owned(), "channel" => channel.to_owned(), "status" => status.to_string())
+        .increment(1);
+    histogram!(REQUEST_DURATION, "protocol" => protocol).record(elapsed.as_secs_f64());
+}
+
+pub fn time_to_first_token(protocol: &'static str, elapsed: Duration) {
+    histogram!(TIME_TO_FIRST_TOKEN, "protocol" => protocol).record(elapsed.as_secs_f64());
+}
+
+pub fn tokens(model: &str, channel: &str, usage: &Usage) {
+    for (kind, count) in [
+        ("input", usage.input_tokens),
+        ("cache_read", usage.cache_read_tokens),
+        ("cache_write", usage.cache_write_tokens),
+        ("output", usage.output_tokens),
+        ("reasoning", usage.reasoning_tokens),
+    ] {
+        if count > 0 {
+            counter!(TOKENS, "model" => model.to_owned(), "channel" => channel.to_owned(), "kind" => kind).increment(count);
+        }
+    }
+}
+
+pub fn attempt(channel: &str, outcome: &'static str, elapsed: Duration) {
+    counter!(ATTEMPTS, "channel" => channel.to_owned(), "outcome" => outcome).increment(1);
+    histogram!(ATTEMPT_DURATION, "channel" => channel.to_owned()).record(elapsed.as_secs_f64());
+}
+
+pub fn stream_ended(outcome: &'static str) {
+    counter!(STREAMS, "outcome" => outcome).increment(1);
+}

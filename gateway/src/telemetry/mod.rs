@@ -1,0 +1,41 @@
+//! Telemetry: the tracing subscriber and the Prometheus metrics recorder.
+//!
+//! Spans: one `request` span per client request, one `attempt` span per upstream attempt.
+//! Metrics are recorded through the `metrics` facade (see [`metrics`]); the recorder is installed
+//! once per process by the binary and rendered at `GET /metrics`.
+
+pub mod metrics;
+
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global tracing subscriber: `RUST_LOG`-style filtering (default `info`), JSON
+/// lines when `json` is set, human-readable otherwise. Logs go to stderr; stdout carries only
+/// the `listening on` line.
+pub fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Installs the Prometheus recorder with histogram buckets suited to LLM latencies.
+pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("_seconds".to_owned()),
+            &[
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+                300.0,
+            ],
+        )?
+        .install_recorder()?;
+    metrics::describe();
+    Ok(handle)
+}

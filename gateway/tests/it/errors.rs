@@ -1,0 +1,358 @@
+//! Every error the OpenAI path can return: status, OpenAI error shape, and a message that says
+//! what is wrong.
+
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard_load_tests::{Behaviour, ErrorReply, FakeProvider};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::{Gateway, KEY, chat_body, client, config, expect_openai_error, post};
+
+async fn gateway_with_fake() -> (FakeProvider, Gateway) {
+    let fake = FakeProvider::start().await;
+    let gateway = Gateway::start(&config(&fake.base_url(), ""));
+    (fake, gateway)
+}
+
+async fn post_raw(gateway: &Gateway, body: &'static str) -> reqwest::Response {
+    client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400() {
+    let (fake, gateway) = gateway_with_fake().await;
+    let body =
+        expect_openai_error(post_raw(&gateway, "{\"model\": \"gpt-test\", ").await, 400).await;
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("JSON"),
+        "{body}"
+    );
+    assert!(fake.requests().is_empty(), "nothing reaches the upstream");
+}
+
+#[tokio::test]
+async fn schema_errors_name_the_field() {
+    let (_fake, gateway) = gateway_with_fake().await;
+    let cases = [
+        (json!({"model": "gpt-test"}), "messages"),
+        (
+            json!({"messages": [{"role": "user", "content": "hi"}]}),
+            "model",
+        ),
+        (json!({"model": "gpt-test", "messages": []}), "messages"),
+        (
+            json!({"model": "gpt-test", "messages": [{"role": "robot", "content": "hi"}]}),
+            "messages[0].role",
+        ),
+        (
+            json!({"model": "gpt-test", "messages": [{"role": "user", "content": 5}]}),
+            "messages[0].content",
+        ),
+        (
+            json!({"model": "gpt-test", "messages": [{"role": "user", "content": [{"type": "video"}]}]}),
+            "messages[0].content[0].type",
+        ),
+        (
+            json!({"model": "gpt-test", "messages": [{"role": "tool", "content": "x"}]}),
+            "messages[0].tool_call_id",
+        ),
+        (
+            json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}),
+            "temperature",
+        ),
+        (
+            json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}], "temperature": 3}),
+            "temperature",
+        ),
+        (
+            json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}], "stream_options": {"include_usage": true}}),
+            "stream_options",
+        ),
+    ];
+    for (body, param) in cases {
+        let response = post(&gateway, "/v1/chat/completions", &body).await;
+        let error = expect_openai_error(response, 400).await;
+        assert_eq!(error["error"]["param"], param, "for {body}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413() {
+    let (fake, gateway) = gateway_with_fake().await;
+    let mut body = chat_body("gpt-test", false);
+    body["messages"][1]["content"] = "x".repeat(70_000).into();
+    let error = expect_openai_error(post(&gateway, "/v1/chat/completions", &body).await, 413).await;
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("65536"),
+        "{error}"
+    );
+
+    // Without a Content-Length (chunked), the limit still holds while reading.
+    let chunks =
+        futures_util::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![b' '; 8192])));
+    let response = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("request");
+    expect_openai_error(response, 413).await;
+    assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn missing_and_unknown_keys_are_401() {
+    let (_fake, gateway) = gateway_with_fake().await;
+    let body = chat_body("gpt-test", false);
+    let missing = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let error = expect_openai_error(missing, 401).await;
+    assert_eq!(error["error"]["code"], "missing_api_key");
+
+    let unknown = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth("sk-not-a-real-key-123")
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let error = expect_openai_error(unknown, 401).await;
+    assert_eq!(error["error"]["code"], "invalid_api_key");
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        !message.contains("sk-not-a-real-key-123"),
+        "the key is never echoed whole: {message}"
+    );
+}
+
+#[tokio::test]
+async fn unserved_model_is_404_and_unpermitted_model_is_403() {
+    let (_fake, gateway) = gateway_with_fake().await;
+    let error = expect_openai_error(
+        post(
+            &gateway,
+            "/v1/chat/completions",
+            &chat_body("no-such-model", false),
+        )
+        .await,
+        404,
+    )
+    .await;
+    assert_eq!(error["error"]["code"], "model_not_found");
+    assert_eq!(error["error"]["param"], "model");
+
+    let forbidden = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth("sk-test-bob-00002")
+        .json(&chat_body("gpt-test", false))
+        .send()
+        .await
+        .expect("request");
+    let error = expect_openai_error(forbidden, 403).await;
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("limited"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn upstream_4xx_is_passed_through_with_its_message_and_not_retried() {
+    let (fake, gateway) = gateway_with_fake().await;
+    fake.push(Behaviour::error(
+        ErrorReply::new(
+            400,
+            "invalid_request_error",
+            "This model's maximum context length is 8192 tokens.",
+        )
+        .with_code("context_length_exceeded"),
+    ));
+    let error = expect_openai_error(
+        post(
+            &gateway,
+            "/v1/chat/completions",
+            &chat_body("gpt-test", false),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        error["error"]["message"],
+        "This model's maximum context length is 8192 tokens."
+    );
+    assert_eq!(error["error"]["code"], "context_length_exceeded");
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn upstream_5xx_is_a_502_naming_the_channel() {
+    let (fake, gateway) = gateway_with_fake().await;
+    fake.set_default(Behaviour::error(ErrorReply::new(
+        503,
+        "server_error",
+        "The engine is currently overloaded",
+    )));
+    let response = post(
+        &gateway,
+        "/v1/chat/completions",
+        &chat_body("gpt-test", false),
+    )
+    .await;
+    assert_eq!(
+        response.headers()["x-should-retry"],
+        "false",
+        "the gateway already tried every channel"
+    );
+    let error = expect_openai_error(response, 502).await;
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("primary") && message.contains("overloaded"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn upstream_429_keeps_its_retry_after() {
+    let (fake, gateway) = gateway_with_fake().await;
+    fake.set_default(Behaviour::error(
+        ErrorReply::new(429, "rate_limit_error", "Slow down").with_retry_after(7),
+    ));
+    let response = post(
+        &gateway,
+        "/v1/chat/completions",
+        &chat_body("gpt-test", false),
+    )
+    .await;
+    assert_eq!(response.headers()["retry-after"], "7");
+    expect_openai_error(response, 429).await;
+}
+
+#[tokio::test]
+async fn unreachable_upstream_is_a_503() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("port")
+        .port();
+    let gateway = Gateway::start(&config(&format!("http://127.0.0.1:{port}/v1"), ""));
+    let error = expect_openai_error(
+        post(
+            &gateway,
+            "/v1/chat/completions",
+            &chat_body("gpt-test", false),
+        )
+        .await,
+        503,
+    )
+    .await;
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("could not connect"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn upstream_timeout_is_a_504() {
+    let (fake, gateway) = gateway_with_fake().await;
+    fake.set_default(Behaviour {
+        hang: true,
+        ..Behaviour::default()
+    });
+    let started = std::time::Instant::now();
+    let error = expect_openai_error(
+        post(
+            &gateway,
+            "/v1/chat/completions",
+            &chat_body("gpt-test", false),
+        )
+        .await,
+        504,
+    )
+    .await;
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("did not answer"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the first-byte timeout (2s) applies"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_sender_is_cut_off_with_408() {
+    let (fake, gateway) = gateway_with_fake().await;
+    let mut socket = tokio::net::TcpStream::connect(gateway.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {KEY}\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{{\"model\":"
+    );
+    socket.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let read_answer = async {
+        let mut buffer = [0u8; 4096];
+        // Read until the JSON error body is complete; the connection may stay open after it.
+        while !String::from_utf8_lossy(&answer).ends_with("}}") {
+            let read = socket.read(&mut buffer).await.expect("read");
+            assert!(read > 0, "connection closed without an answer");
+            answer.extend_from_slice(&buffer[..read]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read_answer)
+        .await
+        .expect("the gateway answers after its body timeout (1s)");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("\"type\":\"invalid_request_error\""),
+        "{answer}"
+    );
+    assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_answer_in_openai_shape() {
+    let (_fake, gateway) = gateway_with_fake().await;
+    let response = client()
+        .get(gateway.url("/v1/unknown"))
+        .send()
+        .await
+        .expect("request");
+    expect_openai_error(response, 404).await;
+    let response = client()
+        .get(gateway.url("/v1/chat/completions"))
+        .send()
+        .await
+        .expect("request");
+    expect_openai_error(response, 405).await;
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real gateway binary against the fake OpenAI provider, over real
+//! sockets. One test binary for the crate (see STYLE.md), a module per area.
+
+mod chat;
+mod common;
+mod errors;
+mod lifecycle;
+mod sdk;
+mod streaming;

@@ -1,0 +1,85 @@
+//! `fake-provider`: the fake OpenAI provider as a standalone server, the baseline for benchmarks.
+//!
+//! Prints exactly one line, `listening on ADDR`, once it accepts connections, and runs until
+//! SIGINT or SIGTERM. Recording is off unless `--record` is given, and nothing is logged per
+//! request, so the binary measures the HTTP stack rather than the fake's bookkeeping.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use switchboard_load_tests::{Behaviour, FakeOptions, FakeProvider};
+use tokio::signal::unix::{SignalKind, signal};
+
+#[derive(Parser, Debug)]
+#[command(about = "A fake OpenAI Chat Completions provider")]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Required API key; any non-empty key is accepted when absent.
+    #[arg(long)]
+    api_key: Option<String>,
+    /// A model to list and accept (repeatable); any model is accepted when none is given.
+    #[arg(long = "model")]
+    models: Vec<String>,
+    /// Wait before answering every chat request.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Pause between streamed chunks.
+    #[arg(long, default_value_t = 0)]
+    chunk_delay_ms: u64,
+    /// Do not record requests (the default for the binary; kept for explicitness).
+    #[arg(long, conflicts_with = "record")]
+    no_record: bool,
+    /// Record every request in memory (grows without bound; for debugging only).
+    #[arg(long)]
+    record: bool,
+    /// Tokio worker threads (default: one per CPU).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = args.threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    runtime
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")?
+        .block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let options = FakeOptions {
+        api_key: args.api_key,
+        models: args.models,
+    };
+    let provider = FakeProvider::start_on(listener, options).await;
+    provider.set_recording(args.record && !args.no_record);
+    provider.set_default(Behaviour {
+        latency: Duration::from_millis(args.latency_ms),
+        chunk_delay: Duration::from_millis(args.chunk_delay_ms),
+        ..Behaviour::default()
+    });
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on {}", provider.addr())?;
+    stdout.flush()?;
+    drop(stdout);
+
+    let mut terminate = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    provider.shutdown().await;
+    Ok(())
+}

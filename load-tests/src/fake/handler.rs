@@ -1,0 +1,327 @@
+//! One HTTP request to the fake provider: record it, route it, authenticate it, validate it, and
+//! answer with the scripted behaviour.
+//!
+//! Order of checks, as OpenAI's: route (404), authentication (401), Azure `api-version` (400),
+//! content type and JSON (400), request validation (400), model (404). Only a request that passes
+//! all of them pops a behaviour from the script, so a rejected request never consumes a scripted
+//! error or reply.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Either, Full, Limited, StreamBody};
+use hyper::body::Incoming;
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use hyper::http::request::Parts;
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::Value;
+
+use super::FakeOptions;
+use super::auth::{azure_api_version, azure_auth, bearer_auth};
+use super::openai::{self, Head};
+use super::record::Recorder;
+use super::script::{Behaviour, ErrorReply, Script};
+use super::stream::{self, FrameStream, Pacing, StreamShape};
+use super::validate;
+
+pub(crate) type ResponseBody = Either<Full<Bytes>, StreamBody<FrameStream>>;
+
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// State shared by every connection of one fake provider.
+pub(crate) struct Shared {
+    pub options: FakeOptions,
+    pub script: Script,
+    pub recorder: Recorder,
+    counter: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(options: FakeOptions) -> Self {
+        Shared {
+            options,
+            script: Script::default(),
+            recorder: Recorder::default(),
+            counter: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Which URL style a chat request came in on.
+enum Flavour<'a> {
+    OpenAi,
+    Azure { deployment: &'a str },
+}
+
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let number = shared.counter.fetch_add(1, Ordering::Relaxed) + 1;
+    let (parts, body) = request.into_parts();
+    let bytes = Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes());
+    let json = match &bytes {
+        Ok(bytes) if !bytes.is_empty() => serde_json::from_slice(bytes).ok(),
+        _ => None,
+    };
+    if shared.recorder.enabled() {
+        shared
+            .recorder
+            .record(&parts, json.as_ref().unwrap_or(&Value::Null));
+    }
+    let reply = Responder { number };
+    if bytes.is_err() {
+        return Ok(reply.invalid("Could not read the request body.", None));
+    }
+    let path = parts.uri.path();
+    let response = match (&parts.method, path) {
+        (&Method::POST, "/v1/chat/completions") => {
+            chat(&shared, &parts, json.as_ref(), Flavour::OpenAi, reply).await
+        }
+        (&Method::POST, _) => match azure_deployment(path) {
+            Some(deployment) => {
+                chat(
+                    &shared,
+                    &parts,
+                    json.as_ref(),
+                    Flavour::Azure { deployment },
+                    reply,
+                )
+                .await
+            }
+            None => not_found(&parts, reply),
+        },
+        (&Method::GET, "/v1/models") => match bearer_auth(&shared.options, &parts.headers) {
+            Err(error) => reply.error(&error),
+            Ok(()) => reply.json(
+                StatusCode::OK,
+                openai::models_body(&shared.options.models),
+                Duration::ZERO,
+            ),
+        },
+        _ => not_found(&parts, reply),
+    };
+    Ok(response)
+}
+
+async fn chat(
+    shared: &Shared,
+    parts: &Parts,
+    json: Option<&Value>,
+    flavour: Flavour<'_>,
+    reply: Responder,
+) -> Response<ResponseBody> {
+    let auth = match flavour {
+        Flavour::OpenAi => bearer_auth(&shared.options, &parts.headers),
+        Flavour::Azure { .. } => azure_auth(&shared.options, &parts.headers)
+            .and_then(|()| azure_api_version(parts.uri.query())),
+    };
+    if let Err(error) = auth {
+        return reply.error(&error);
+    }
+    let is_json = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return reply.invalid(
+            "Invalid Content-Type header, expected application/json.",
+            None,
+        );
+    }
+    let Some(json) = json else {
+        return reply.invalid(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)",
+            None,
+        );
+    };
+    let request = match validate::chat_request(json, matches!(flavour, Flavour::OpenAi)) {
+        Ok(request) => request,
+        Err(invalid) => {
+            return reply.invalid_with(&invalid.message, invalid.param.as_deref(), invalid.code);
+        }
+    };
+    let model = match flavour {
+        Flavour::Azure { deployment } => deployment,
+        Flavour::OpenAi => request.model.unwrap_or_default(),
+    };
+    let models = &shared.options.models;
+    if !models.is_empty() && !models.iter().any(|known| known == model) {
+        let error = match flavour {
+            Flavour::OpenAi => ErrorReply::new(
+                404,
+                "invalid_request_error",
+                &format!("The model `{model}` does not exist or you do not have access to it."),
+            )
+            .with_code("model_not_found"),
+            Flavour::Azure { .. } => ErrorReply::new(
+                404,
+                "invalid_request_error",
+                "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.",
+            )
+            .with_code("DeploymentNotFound"),
+        };
+        return reply.error(&error);
+    }
+
+    let behaviour = shared.script.next();
+    if behaviour.hang {
+        std::future::pending::<()>().await;
+    }
+    if !behaviour.latency.is_zero() {
+        tokio::time::sleep(behaviour.latency).await;
+    }
+    if let Some(error) = &behaviour.error {
+        return reply.error(error);
+    }
+    let usage = behaviour
+        .usage
+        .unwrap_or_else(|| openai::default_usage(request.messages, &behaviour.reply, request.n));
+    let id = format!("chatcmpl-fake{}", reply.number);
+    let head = Head {
+        id: &id,
+        created: unix_now(),
+        model,
+    };
+    if !request.stream {
+        let body = openai::completion_body(&head, &behaviour.reply, &usage, request.n);
+        return reply.json(StatusCode::OK, body, behaviour.latency);
+    }
+    let shape = StreamShape {
+        n: request.n,
+        include_usage: request.include_usage,
+        include_obfuscation: request.include_obfuscation,
+    };
+    let transcript = stream::transcript(&head, &behaviour.reply, &usage, &shape);
+    reply.stream(transcript, &behaviour)
+}
+
+/// `/openai/deployments/{deployment}/chat/completions` → the deployment.
+fn azure_deployment(path: &str) -> Option<&str> {
+    let deployment = path
+        .strip_prefix("/openai/deployments/")?
+        .strip_suffix("/chat/completions")?;
+    (!deployment.is_empty() && !deployment.contains('/')).then_some(deployment)
+}
+
+fn not_found(parts: &Parts, reply: Responder) -> Response<ResponseBody> {
+    let message = format!("Invalid URL ({} {})", parts.method, parts.uri.path());
+    reply.error(&ErrorReply::new(404, "invalid_request_error", &message))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// Builds responses that carry OpenAI's headers for request `number`.
+struct Responder {
+    number: u64,
+}
+
+impl Responder {
+    fn invalid(self, message: &str, param: Option<&str>) -> Response<ResponseBody> {
+        self.invalid_with(message, param, None)
+    }
+
+    fn invalid_with(
+        self,
+        message: &str,
+        param: Option<&str>,
+        code: Option<&str>,
+    ) -> Response<ResponseBody> {
+        let body = openai::error_body(message, "invalid_request_error", param, code);
+        self.json(StatusCode::BAD_REQUEST, body, Duration::ZERO)
+    }
+
+    fn error(self, error: &ErrorReply) -> Response<ResponseBody> {
+        let status =
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = openai::error_body(
+            &error.message,
+            &error.error_type,
+            None,
+            error.code.as_deref(),
+        );
+        let mut response = self.json(status, body, Duration::ZERO);
+        if let Some(seconds) = error.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+
+    fn json(self, status: StatusCode, body: Vec<u8>, took: Duration) -> Response<ResponseBody> {
+        let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        self.common_headers(headers, took);
+        response
+    }
+
+    fn stream(
+        self,
+        transcript: stream::Transcript,
+        behaviour: &Behaviour,
+    ) -> Response<ResponseBody> {
+        let pacing = Pacing {
+            chunk_delay: behaviour.chunk_delay,
+            gate: behaviour.gate.clone(),
+            disconnect_after_chunks: behaviour.disconnect_after_chunks,
+        };
+        let body = StreamBody::new(stream::body(transcript, pacing));
+        let mut response = Response::new(Either::Right(body));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        self.common_headers(headers, behaviour.latency);
+        response
+    }
+
+    fn common_headers(&self, headers: &mut HeaderMap, took: Duration) {
+        if let Ok(id) = HeaderValue::try_from(format!("req_{}", self.number)) {
+            headers.insert(HeaderName::from_static("x-request-id"), id);
+        }
+        let millis = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+        headers.insert(
+            HeaderName::from_static("openai-processing-ms"),
+            HeaderValue::from(millis),
+        );
+        headers.insert(
+            HeaderName::from_static("openai-version"),
+            HeaderValue::from_static("2020-10-01"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azure_paths() {
+        assert_eq!(
+            azure_deployment("/openai/deployments/gpt-4o/chat/completions"),
+            Some("gpt-4o")
+        );
+        assert_eq!(
+            azure_deployment("/openai/deployments//chat/completions"),
+            None
+        );
+        assert_eq!(
+            azure_deployment("/openai/deployments/a/b/chat/completions"),
+            None
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! A fake OpenAI Chat Completions provider: a real HTTP server on a local port that speaks the
+//! OpenAI wire format exactly and refuses what OpenAI refuses, so a translation bug in the gateway
+//! fails a test instead of passing against a lenient mock.
+//!
+//! [`FakeProvider`] is the handle tests hold: it records every request, takes a script of
+//! [`Behaviour`]s (replies, errors, latency, stream pacing and faults) and stops the server when
+//! dropped. The accept loop lives here; `handler.rs` answers one request, `auth.rs` checks keys,
+//! `validate/` checks request bodies, `openai.rs` and `stream.rs` render responses, `script.rs`
+//! and `record.rs` hold the shared state.
+//!
+//! Served endpoints: `POST /v1/chat/completions`, Azure's
+//! `POST /openai/deployments/{deployment}/chat/completions?api-version=…` and `GET /v1/models`;
+//! anything else is OpenAI's 404.
+
+mod auth;
+mod handler;
+mod openai;
+mod record;
+mod script;
+mod stream;
+mod validate;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use record::RecordedRequest;
+pub use script::{Behaviour, ErrorReply, Reply, Usage};
+
+use handler::Shared;
+
+/// What the fake accepts.
+#[derive(Clone, Debug, Default)]
+pub struct FakeOptions {
+    /// Expected bearer token (`Authorization: Bearer <key>`; `api-key: <key>` on Azure URLs).
+    /// `None` accepts any non-empty key. A wrong or missing key gets OpenAI's 401.
+    pub api_key: Option<String>,
+    /// Models listed by `GET /v1/models` and accepted by chat; any other model gets OpenAI's 404
+    /// `model_not_found`. Empty accepts any model.
+    pub models: Vec<String>,
+}
+
+/// A running fake provider. Dropping it (or calling [`FakeProvider::shutdown`]) stops the server
+/// and closes every open connection.
+pub struct FakeProvider {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl FakeProvider {
+    /// Starts with [`FakeOptions::default`] on `127.0.0.1:0`.
+    pub async fn start() -> FakeProvider {
+        Self::start_with(FakeOptions::default()).await
+    }
+
+    /// Starts with `options` on `127.0.0.1:0`.
+    pub async fn start_with(options: FakeOptions) -> FakeProvider {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("the fake provider binds 127.0.0.1:0");
+        Self::start_on(listener, options).await
+    }
+
+    /// Serves on an already bound listener.
+    pub async fn start_on(listener: TcpListener, options: FakeOptions) -> FakeProvider {
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has a local address");
+        let shared = Arc::new(Shared::new(options));
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
+        FakeProvider {
+            addr,
+            shared,
+            stop,
+            server: Some(server),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/v1`, what an OpenAI client takes as its base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Every request received so far, valid or not, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.recorder.snapshot()
+    }
+
+    /// Queues a behaviour for the next `behaviour.times` (default 1) chat requests that pass
+    /// validation. When the queue is empty the default behaviour is used.
+    pub fn push(&self, behaviour: Behaviour) {
+        self.shared.script.push(behaviour);
+    }
+
+    /// Replaces the behaviour used when the queue is empty.
+    pub fn set_default(&self, behaviour: Behaviour) {
+        self.shared.script.set_default(behaviour);
+    }
+
+    /// Turns request recording on or off (on by default). Benchmarks turn it off so the log does
+    /// not grow without bound.
+    pub fn set_recording(&self, enabled: bool) {
+        self.shared.recorder.set_enabled(enabled);
+    }
+
+    /// Stops accepting, closes open connections and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for FakeProvider {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl std::fmt::Debug for FakeProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeProvider")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped.wait_for(|stop| *stop) => return,
+        };
+        match accepted {
+            Ok((tcp, _)) => {
+                tokio::spawn(serve_connection(tcp, Arc::clone(&shared), stopped.clone()));
+            }
+            // Out of file descriptors and the like: back off instead of spinning.
+            Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+}
+
+async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let _ = tcp.set_nodelay(true);
+    let service = service_fn(move |request| handler::handle(Arc::clone(&shared), request));
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(TokioIo::new(tcp), service);
+    tokio::select! {
+        _ = connection => {}
+        _ = stopped.wait_for(|stop| *stop) => {}
+    }
+}

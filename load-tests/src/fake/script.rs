@@ -1,0 +1,203 @@
+//! What the fake provider does with the next chat request: the [`Behaviour`] a test scripts, and
+//! the [`Script`] queue it is popped from.
+//!
+//! This module owns only the description of a reply (text or tool calls, error, pacing, faults)
+//! and the order in which behaviours are used. It does not know the wire format: `openai.rs`
+//! renders a behaviour, `stream.rs` paces it.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+/// How the fake answers one chat request.
+///
+/// `Behaviour::default()` answers at once with [`Reply::default`] and computed usage.
+#[derive(Clone, Debug, Default)]
+pub struct Behaviour {
+    /// Wait this long before sending the response headers.
+    pub latency: Duration,
+    /// What the assistant says.
+    pub reply: Reply,
+    /// Respond with this error (status + OpenAI error body) instead of a completion.
+    pub error: Option<ErrorReply>,
+    /// Only meaningful for [`crate::FakeProvider::push`]: use this behaviour for the next N chat
+    /// requests (`None` = 1).
+    pub times: Option<usize>,
+    /// Streaming: pause between two chunks.
+    pub chunk_delay: Duration,
+    /// Streaming: send this many `data:` chunks (the role chunk counts) and then break the
+    /// connection: no finish chunk, no usage chunk, no `[DONE]`, no clean end of the body.
+    pub disconnect_after_chunks: Option<usize>,
+    /// Streaming: after the first content-bearing chunk (first text piece or first tool-call
+    /// fragment) has been sent, wait for `gate.notified()` before sending the rest. Open it with
+    /// `notify_one()`, which also works when called before the stream reaches the gate.
+    pub gate: Option<Arc<Notify>>,
+    /// Accept the request and never answer.
+    pub hang: bool,
+    /// Report this usage instead of the computed one.
+    pub usage: Option<Usage>,
+}
+
+impl Behaviour {
+    /// A behaviour that answers with `text`.
+    pub fn text(text: impl Into<String>) -> Self {
+        Behaviour {
+            reply: Reply::Text(text.into()),
+            ..Behaviour::default()
+        }
+    }
+
+    /// A behaviour that answers with `error`.
+    pub fn error(error: ErrorReply) -> Self {
+        Behaviour {
+            error: Some(error),
+            ..Behaviour::default()
+        }
+    }
+}
+
+/// What the assistant says.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// Plain text; `finish_reason: "stop"`.
+    Text(String),
+    /// Tool calls as (function name, arguments JSON string); ids are `call_0`, `call_1`, …;
+    /// `content: null`, `finish_reason: "tool_calls"`.
+    ToolCalls(Vec<(String, String)>),
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Reply::Text("Hello from the fake provider.".to_owned())
+    }
+}
+
+/// An error response in OpenAI's shape:
+/// `{"error":{"message":…,"type":…,"param":null,"code":…}}`.
+#[derive(Clone, Debug)]
+pub struct ErrorReply {
+    pub status: u16,
+    /// e.g. `invalid_request_error`, `rate_limit_error`, `server_error`.
+    pub error_type: String,
+    pub code: Option<String>,
+    pub message: String,
+    /// Seconds, sent as the `retry-after` header.
+    pub retry_after: Option<u64>,
+}
+
+impl ErrorReply {
+    pub fn new(status: u16, error_type: &str, message: &str) -> Self {
+        ErrorReply {
+            status,
+            error_type: error_type.to_owned(),
+            code: None,
+            message: message.to_owned(),
+            retry_after: None,
+        }
+    }
+
+    /// The same error with `code` set.
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = Some(code.to_owned());
+        self
+    }
+
+    /// The same error with a `retry-after` header.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+/// Token counts the fake reports. `prompt_tokens` includes `cached_tokens` and
+/// `completion_tokens` includes `reasoning_tokens`, as in OpenAI's usage object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+}
+
+/// The queue of pushed behaviours and the default used when it is empty.
+///
+/// Behaviours are stored behind `Arc` so popping the default on the hot path costs a reference
+/// count, not a deep clone.
+#[derive(Debug, Default)]
+pub(crate) struct Script {
+    inner: Mutex<ScriptInner>,
+}
+
+#[derive(Debug, Default)]
+struct ScriptInner {
+    queue: VecDeque<(Arc<Behaviour>, usize)>,
+    default: Arc<Behaviour>,
+}
+
+impl Script {
+    pub(crate) fn push(&self, behaviour: Behaviour) {
+        let times = behaviour.times.unwrap_or(1);
+        if times == 0 {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.queue.push_back((Arc::new(behaviour), times));
+    }
+
+    pub(crate) fn set_default(&self, behaviour: Behaviour) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.default = Arc::new(behaviour);
+    }
+
+    /// The behaviour for the next chat request: the head of the queue (consuming one of its
+    /// `times`), or the default.
+    pub(crate) fn next(&self) -> Arc<Behaviour> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((behaviour, remaining)) = inner.queue.front_mut() else {
+            return Arc::clone(&inner.default);
+        };
+        let behaviour = Arc::clone(behaviour);
+        *remaining -= 1;
+        if *remaining == 0 {
+            inner.queue.pop_front();
+        }
+        behaviour
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_of(behaviour: &Behaviour) -> &str {
+        match &behaviour.reply {
+            Reply::Text(text) => text,
+            Reply::ToolCalls(_) => "",
+        }
+    }
+
+    #[test]
+    fn queue_is_used_in_order_then_default() {
+        let script = Script::default();
+        script.push(Behaviour {
+            times: Some(2),
+            ..Behaviour::text("a")
+        });
+        script.push(Behaviour::text("b"));
+        script.set_default(Behaviour::text("d"));
+        let seen: Vec<String> = (0..5).map(|_| text_of(&script.next()).to_owned()).collect();
+        assert_eq!(seen, ["a", "a", "b", "d", "d"]);
+    }
+
+    #[test]
+    fn zero_times_is_ignored() {
+        let script = Script::default();
+        script.push(Behaviour {
+            times: Some(0),
+            ..Behaviour::text("never")
+        });
+        assert_eq!(text_of(&script.next()), "Hello from the fake provider.");
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests for the load-test tooling: the fake provider over real sockets, and the load
+//! generator against it. One test binary; a module per area.
+
+mod common;
+mod fake_chat;
+mod fake_stream;
+mod loadgen;
