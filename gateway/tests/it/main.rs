@@ -3,6 +3,7 @@
 
 mod chat;
 mod common;
+mod deploy;
 mod errors;
 mod lifecycle;
 mod sdk;

@@ -11,7 +11,9 @@
 //!   from the actual send, so timer slop is not blamed on the target.
 //!
 //! Only responses completed after the warm-up and before the end of the run count. Non-2xx
-//! statuses and transport failures are errors; a failed connection is re-established.
+//! statuses and transport failures are errors; a failed connection is re-established. A
+//! connection the server closed between two requests (keep-alive limit) is re-opened and the
+//! request retried without counting an error.
 //!
 //! It does not speak TLS or HTTP/2, follow redirects, or vary the request.
 
@@ -66,6 +68,7 @@ impl Default for LoadConfig {
 #[derive(Clone, Debug, Serialize)]
 pub struct LoadReport {
     pub url: String,
+    /// Completed in the measured window (errors included).
     pub requests: u64,
     pub errors: u64,
     pub non_2xx: u64,
@@ -78,6 +81,8 @@ pub struct LoadReport {
     pub max_ms: f64,
     pub connections: usize,
     pub rate: Option<f64>,
+    /// Completed from the start of the warm-up to the end, for per-request CPU accounting.
+    pub total_requests: u64,
 }
 
 /// The request every worker sends, built once.
@@ -133,6 +138,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         totals.requests += counts.requests;
         totals.non_2xx += counts.non_2xx;
         totals.transport_errors += counts.transport_errors;
+        totals.total += counts.total;
     }
     Ok(report(&config, rate, &totals, &histogram))
 }
@@ -170,6 +176,7 @@ fn report(
         max_ms: millis(histogram.max()),
         connections: config.connections,
         rate,
+        total_requests: totals.total,
     }
 }
 

@@ -23,9 +23,12 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Counts {
+    /// Responses and failures in the measured window.
     pub requests: u64,
     pub non_2xx: u64,
     pub transport_errors: u64,
+    /// Responses and failures from the start of the warm-up to the end of the run.
+    pub total: u64,
 }
 
 /// 1 µs to 10 min at 3 significant digits.
@@ -34,6 +37,14 @@ pub(crate) fn new_histogram() -> anyhow::Result<Histogram<u64>> {
 }
 
 type Sender = SendRequest<Full<bytes::Bytes>>;
+
+/// Why an exchange produced no response.
+enum Failure {
+    /// The connection was already closed (e.g. the server ended keep-alive) before the request
+    /// was written: reconnect and retry, this is not the target failing a request.
+    Stale,
+    Transport,
+}
 
 pub(crate) async fn run(
     addr: SocketAddr,
@@ -66,26 +77,28 @@ pub(crate) async fn run(
         } else {
             Instant::now()
         };
-        let outcome = match sender.as_mut() {
-            Some(connection) => timeout_at(timeline.end + GRACE, send(connection, &template)).await,
-            None => Ok(Err(())),
+        let Ok(outcome) =
+            timeout_at(timeline.end + GRACE, exchange(addr, &mut sender, &template)).await
+        else {
+            break;
         };
         let done = Instant::now();
         previous_done = done;
+        if done < timeline.end {
+            counts.total += 1;
+        }
         let counted = done >= timeline.measure_from && done < timeline.end;
         match outcome {
-            Ok(Ok(status)) => {
-                if counted {
-                    counts.requests += 1;
-                    if !status.is_success() {
-                        counts.non_2xx += 1;
-                    }
-                    let micros =
-                        u64::try_from((done - measured_from).as_micros()).unwrap_or(u64::MAX);
-                    latencies.saturating_record(micros.max(1));
+            Ok(status) if counted => {
+                counts.requests += 1;
+                if !status.is_success() {
+                    counts.non_2xx += 1;
                 }
+                let micros = u64::try_from((done - measured_from).as_micros()).unwrap_or(u64::MAX);
+                latencies.saturating_record(micros.max(1));
             }
-            Ok(Err(())) => {
+            Ok(_) => {}
+            Err(_) => {
                 if counted {
                     counts.requests += 1;
                     counts.transport_errors += 1;
@@ -93,10 +106,31 @@ pub(crate) async fn run(
                 sleep_until(Instant::now() + RECONNECT_PAUSE).await;
                 sender = connect(addr).await.ok();
             }
-            Err(_elapsed) => break,
         }
     }
     Ok((latencies, counts))
+}
+
+/// One request on the worker's connection, reconnecting once if the connection had gone stale.
+async fn exchange(
+    addr: SocketAddr,
+    sender: &mut Option<Sender>,
+    template: &Template,
+) -> Result<hyper::StatusCode, Failure> {
+    if let Some(connection) = sender.as_mut() {
+        match send(connection, template).await {
+            Err(Failure::Stale) => {}
+            outcome => return outcome,
+        }
+    }
+    *sender = connect(addr).await.ok();
+    match sender.as_mut() {
+        Some(connection) => match send(connection, template).await {
+            Err(Failure::Stale) => Err(Failure::Transport),
+            outcome => outcome,
+        },
+        None => Err(Failure::Transport),
+    }
 }
 
 async fn connect(addr: SocketAddr) -> Result<Sender, ()> {
@@ -108,17 +142,20 @@ async fn connect(addr: SocketAddr) -> Result<Sender, ()> {
 }
 
 /// Sends the template and reads the whole response body; `Err` on any transport failure.
-async fn send(sender: &mut Sender, template: &Template) -> Result<hyper::StatusCode, ()> {
-    sender.ready().await.map_err(drop)?;
+async fn send(sender: &mut Sender, template: &Template) -> Result<hyper::StatusCode, Failure> {
+    sender.ready().await.map_err(|_| Failure::Stale)?;
     let mut request = Request::new(Full::new(template.body.clone()));
     *request.method_mut() = template.method.clone();
     *request.uri_mut() = template.uri.clone();
     *request.headers_mut() = template.headers.clone();
-    let response = sender.send_request(request).await.map_err(drop)?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|_| Failure::Transport)?;
     let status = response.status();
     let mut body = response.into_body();
     while let Some(frame) = body.frame().await {
-        frame.map_err(drop)?;
+        frame.map_err(|_| Failure::Transport)?;
     }
     Ok(status)
 }

@@ -1,0 +1,104 @@
+//! The deployment files cannot be run here (no Docker engine), so they are checked for what
+//! can go wrong without one: they parse, every file they mount or copy exists, the config they
+//! mount passes `check-config`, and the image runs the binary this crate builds.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use figment::Figment;
+use figment::providers::{Format, Yaml};
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_path_buf()
+}
+
+fn yaml(path: &Path) -> Value {
+    Figment::from(Yaml::file_exact(path)).extract().unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+#[test]
+fn compose_file_references_existing_files_and_a_valid_config() {
+    let root = repo();
+    let compose = yaml(&root.join("docker-compose.yaml"));
+    let services = compose["services"].as_object().expect("services");
+    assert!(services.contains_key("gateway"), "a gateway service");
+
+    for (name, service) in services {
+        if let Some(dockerfile) = service["build"]["dockerfile"].as_str() {
+            assert!(root.join(dockerfile).is_file(), "{name}: {dockerfile} missing");
+        }
+        for volume in service["volumes"].as_array().into_iter().flatten() {
+            let spec = volume.as_str().expect("short volume syntax");
+            let host = spec.split(':').next().unwrap_or_default();
+            if host.starts_with("./") {
+                assert!(root.join(host).exists(), "{name}: volume source {host} missing");
+            }
+        }
+    }
+
+    let gateway = &services["gateway"];
+    let mounted = gateway["volumes"][0].as_str().and_then(|spec| spec.split(':').next()).expect("config volume");
+    let listen = gateway["environment"]["SWITCHBOARD_SERVER__LISTEN"].as_str().expect("listen env");
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard-gateway"))
+        .arg("--config")
+        .arg(root.join(mounted))
+        .arg("check-config")
+        .env("SWITCHBOARD_SERVER__LISTEN", listen)
+        .output()
+        .expect("run check-config");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let prometheus = yaml(&root.join("deploy/prometheus/prometheus.yml"));
+    let target = prometheus["scrape_configs"][0]["static_configs"][0]["targets"][0].as_str().expect("target");
+    assert_eq!(target, format!("gateway:{}", listen.rsplit(':').next().unwrap_or_default()));
+}
+
+#[test]
+fn dockerfile_copies_what_exists_and_runs_the_gateway_binary() {
+    let root = repo();
+    let dockerfile = std::fs::read_to_string(root.join("deploy/Dockerfile")).expect("Dockerfile");
+    for line in dockerfile.lines().filter(|line| line.starts_with("COPY ") && !line.contains("--from=")) {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        for source in &parts[1..parts.len() - 1] {
+            assert!(root.join(source).exists(), "COPY source {source} missing");
+        }
+    }
+    assert!(dockerfile.contains("cargo build --release --locked -p switchboard-gateway"));
+    assert!(dockerfile.contains("/src/target/release/switchboard-gateway"));
+    let config = dockerfile
+        .lines()
+        .find(|line| line.starts_with("COPY gateway/config/"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .expect("the image ships a config");
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard-gateway"))
+        .arg("--config")
+        .arg(root.join(config))
+        .arg("check-config")
+        .output()
+        .expect("run check-config");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn the_readme_configuration_reference_is_a_valid_config() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README");
+    let block = readme
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block in the README");
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("readme.yaml");
+    std::fs::write(&path, block).expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard-gateway"))
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .env("OPENAI_API_KEY", "sk-readme-test")
+        .env("AZURE_OPENAI_KEY", "azure-readme-test")
+        .output()
+        .expect("run check-config");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("3 channels"));
+}
