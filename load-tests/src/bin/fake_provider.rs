@@ -1,8 +1,8 @@
 //! `fake-provider`: the fake OpenAI provider as a standalone server, the baseline for benchmarks.
 //!
 //! Prints exactly one line, `listening on ADDR`, once it accepts connections, and runs until
-//! SIGINT or SIGTERM. Recording is off unless `--record` is given, and nothing is logged per
-//! request, so the binary measures the HTTP stack rather than the fake's bookkeeping.
+//! SIGINT or SIGTERM. Requests are not recorded and nothing is logged per request, so the binary
+//! measures the HTTP stack rather than the fake's bookkeeping.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -31,12 +31,10 @@ struct Args {
     /// Pause between streamed chunks.
     #[arg(long, default_value_t = 0)]
     chunk_delay_ms: u64,
-    /// Do not record requests (the default for the binary; kept for explicitness).
-    #[arg(long, conflicts_with = "record")]
-    no_record: bool,
-    /// Record every request in memory (grows without bound; for debugging only).
+    /// Do not record requests. Always in effect: the binary has no way to read recordings, and
+    /// recording would grow without bound under load. Accepted so scripts can say it.
     #[arg(long)]
-    record: bool,
+    no_record: bool,
     /// Tokio worker threads (default: one per CPU).
     #[arg(long)]
     threads: Option<usize>,
@@ -64,7 +62,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         models: args.models,
     };
     let provider = FakeProvider::start_on(listener, options).await;
-    provider.set_recording(args.record && !args.no_record);
+    provider.set_recording(false);
     provider.set_default(Behaviour {
         latency: Duration::from_millis(args.latency_ms),
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),

@@ -148,10 +148,15 @@ async fn send(sender: &mut Sender, template: &Template) -> Result<hyper::StatusC
     *request.method_mut() = template.method.clone();
     *request.uri_mut() = template.uri.clone();
     *request.headers_mut() = template.headers.clone();
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|_| Failure::Transport)?;
+    // A request hyper hands back was never written: the connection closed under it.
+    let response =
+        sender
+            .try_send_request(request)
+            .await
+            .map_err(|error| match error.message() {
+                Some(_) => Failure::Stale,
+                None => Failure::Transport,
+            })?;
     let status = response.status();
     let mut body = response.into_body();
     while let Some(frame) = body.frame().await {

@@ -361,3 +361,10 @@ async fn shutdown_stops_the_server() {
 
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[test]
+fn the_handle_can_be_shared_across_tasks() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<FakeProvider>();
+    assert_send_sync::<Behaviour>();
+}

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    InvalidRequest, array, empty_array, invalid_type, missing, object, one_of, string,
-    unexpected_property,
+    InvalidRequest, Path, array, empty_array, invalid_type, missing, object, one_of, required,
+    string, unexpected_property,
 };
 
 const ROLES: &[&str] = &[
@@ -23,16 +23,17 @@ const USER_PARTS: &[&str] = &["text", "image_url", "input_audio", "file"];
 const ASSISTANT_PARTS: &[&str] = &["text", "refusal"];
 
 pub(super) fn validate(messages: Option<&Value>) -> Result<&[Value], InvalidRequest> {
+    let at = Path::Root("messages");
     let Some(messages) = messages else {
-        return Err(missing("messages"));
+        return Err(missing(at));
     };
-    let list = array("messages", messages)?;
+    let list = array(at, messages)?;
     if list.is_empty() {
-        return Err(empty_array("messages"));
+        return Err(empty_array(at));
     }
     let mut pairing = ToolPairing::default();
     for (index, message) in list.iter().enumerate() {
-        let role = one(index, message)?;
+        let role = one(at.index(index), message)?;
         pairing.next(index, role, message)?;
     }
     pairing.finish()?;
@@ -40,15 +41,11 @@ pub(super) fn validate(messages: Option<&Value>) -> Result<&[Value], InvalidRequ
 }
 
 /// Validates one message and returns its role.
-fn one(index: usize, message: &Value) -> Result<&str, InvalidRequest> {
-    let param = format!("messages[{index}]");
-    let fields = object(&param, message)?;
-    let role_param = format!("{param}.role");
-    let role = string(
-        &role_param,
-        fields.get("role").ok_or_else(|| missing(&role_param))?,
-    )?;
-    one_of(&role_param, role, ROLES)?;
+fn one<'a>(at: Path<'_>, message: &'a Value) -> Result<&'a str, InvalidRequest> {
+    let fields = object(at, message)?;
+    let role = required(at, fields, "role")?;
+    let role = string(at.key("role"), role)?;
+    one_of(at.key("role"), role, ROLES)?;
     let allowed: &[&str] = match role {
         "assistant" => &[
             "role",
@@ -63,47 +60,44 @@ fn one(index: usize, message: &Value) -> Result<&str, InvalidRequest> {
         _ => &["role", "content", "name"],
     };
     if let Some(key) = fields.keys().find(|key| !allowed.contains(&key.as_str())) {
-        return Err(unexpected_property(key, &format!("messages.{index}")));
+        return Err(unexpected_property(key, at));
     }
     for key in ["name", "refusal", "tool_call_id"] {
         if let Some(value) = fields.get(key).filter(|v| !v.is_null()) {
-            string(&format!("{param}.{key}"), value)?;
+            string(at.key(key), value)?;
         }
     }
     match role {
-        "assistant" => assistant(&param, fields)?,
+        "assistant" => assistant(at, fields)?,
         "tool" => {
-            let id_param = format!("{param}.tool_call_id");
-            let id = fields
-                .get("tool_call_id")
-                .ok_or_else(|| missing(&id_param))?;
-            string(&id_param, id)?;
-            content(&param, fields, TEXT_PARTS)?;
+            string(
+                at.key("tool_call_id"),
+                required(at, fields, "tool_call_id")?,
+            )?;
+            content(at, fields, TEXT_PARTS)?;
         }
         "function" => {
-            if !fields.contains_key("name") {
-                return Err(missing(&format!("{param}.name")));
-            }
+            required(at, fields, "name")?;
             if fields.get("content").is_some_and(|c| !c.is_null()) {
-                content(&param, fields, TEXT_PARTS)?;
+                content(at, fields, TEXT_PARTS)?;
             }
         }
-        "user" => content(&param, fields, USER_PARTS)?,
-        _ => content(&param, fields, TEXT_PARTS)?,
+        "user" => content(at, fields, USER_PARTS)?,
+        _ => content(at, fields, TEXT_PARTS)?,
     }
     Ok(role)
 }
 
-fn assistant(param: &str, fields: &Map<String, Value>) -> Result<(), InvalidRequest> {
+fn assistant(at: Path<'_>, fields: &Map<String, Value>) -> Result<(), InvalidRequest> {
     let tool_calls = fields.get("tool_calls").filter(|v| !v.is_null());
     if let Some(tool_calls) = tool_calls {
-        let calls_param = format!("{param}.tool_calls");
-        let calls = array(&calls_param, tool_calls)?;
+        let calls_at = at.key("tool_calls");
+        let calls = array(calls_at, tool_calls)?;
         if calls.is_empty() {
-            return Err(empty_array(&calls_param));
+            return Err(empty_array(calls_at));
         }
         for (i, call) in calls.iter().enumerate() {
-            tool_call(&format!("{calls_param}[{i}]"), call)?;
+            tool_call(calls_at.index(i), call)?;
         }
     }
     let has_call =
@@ -112,146 +106,104 @@ fn assistant(param: &str, fields: &Map<String, Value>) -> Result<(), InvalidRequ
         if has_call {
             return Ok(());
         }
-        return Err(missing(&format!("{param}.content")));
+        return Err(missing(at.key("content")));
     }
-    content(param, fields, ASSISTANT_PARTS)
+    content(at, fields, ASSISTANT_PARTS)
 }
 
-fn tool_call(param: &str, call: &Value) -> Result<(), InvalidRequest> {
-    let fields = object(param, call)?;
+fn tool_call(at: Path<'_>, call: &Value) -> Result<(), InvalidRequest> {
+    let fields = object(at, call)?;
     if let Some(key) = fields
         .keys()
         .find(|k| !["id", "type", "function"].contains(&k.as_str()))
     {
-        return Err(unexpected_property(key, &dotted(param)));
+        return Err(unexpected_property(key, at));
     }
-    for key in ["id", "type"] {
-        let key_param = format!("{param}.{key}");
-        string(
-            &key_param,
-            fields.get(key).ok_or_else(|| missing(&key_param))?,
-        )?;
-    }
-    let type_param = format!("{param}.type");
-    one_of(
-        &type_param,
-        fields.get("type").and_then(Value::as_str).unwrap_or(""),
-        &["function"],
-    )?;
-    let function_param = format!("{param}.function");
-    let function = object(
-        &function_param,
-        fields
-            .get("function")
-            .ok_or_else(|| missing(&function_param))?,
-    )?;
+    string(at.key("id"), required(at, fields, "id")?)?;
+    let call_type = string(at.key("type"), required(at, fields, "type")?)?;
+    one_of(at.key("type"), call_type, &["function"])?;
+    let function_at = at.key("function");
+    let function = object(function_at, required(at, fields, "function")?)?;
     if let Some(key) = function
         .keys()
         .find(|k| !["name", "arguments"].contains(&k.as_str()))
     {
-        return Err(unexpected_property(key, &dotted(&function_param)));
+        return Err(unexpected_property(key, function_at));
     }
     for key in ["name", "arguments"] {
-        let key_param = format!("{function_param}.{key}");
-        string(
-            &key_param,
-            function.get(key).ok_or_else(|| missing(&key_param))?,
-        )?;
+        string(function_at.key(key), required(function_at, function, key)?)?;
     }
     Ok(())
 }
 
 /// `content` as a string or a non-empty array of parts whose types are in `allowed`.
 fn content(
-    param: &str,
+    at: Path<'_>,
     fields: &Map<String, Value>,
     allowed: &[&str],
 ) -> Result<(), InvalidRequest> {
-    let content_param = format!("{param}.content");
+    let content_at = at.key("content");
     match fields.get("content") {
-        None | Some(Value::Null) => Err(missing(&content_param)),
+        None | Some(Value::Null) => Err(missing(content_at)),
         Some(Value::String(_)) => Ok(()),
-        Some(Value::Array(parts)) if parts.is_empty() => Err(empty_array(&content_param)),
-        Some(Value::Array(parts)) => parts.iter().enumerate().try_for_each(|(i, part_value)| {
-            part(&format!("{content_param}[{i}]"), part_value, allowed)
-        }),
+        Some(Value::Array(parts)) if parts.is_empty() => Err(empty_array(content_at)),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, value)| part(content_at.index(i), value, allowed)),
         Some(other) => Err(invalid_type(
-            &content_param,
+            content_at,
             "one of a string or array of objects",
             other,
         )),
     }
 }
 
-fn part(param: &str, value: &Value, allowed: &[&str]) -> Result<(), InvalidRequest> {
-    let fields = object(param, value)?;
-    let type_param = format!("{param}.type");
-    let part_type = string(
-        &type_param,
-        fields.get("type").ok_or_else(|| missing(&type_param))?,
-    )?;
-    one_of(&type_param, part_type, allowed)?;
+fn part(at: Path<'_>, value: &Value, allowed: &[&str]) -> Result<(), InvalidRequest> {
+    let fields = object(at, value)?;
+    let part_type = string(at.key("type"), required(at, fields, "type")?)?;
+    one_of(at.key("type"), part_type, allowed)?;
     if let Some(key) = fields
         .keys()
         .find(|k| !["type", part_type, "prompt_cache_breakpoint"].contains(&k.as_str()))
     {
-        return Err(unexpected_property(key, &dotted(param)));
+        return Err(unexpected_property(key, at));
     }
-    let payload_param = format!("{param}.{part_type}");
-    let payload = fields
-        .get(part_type)
-        .ok_or_else(|| missing(&payload_param))?;
+    let payload_at = at.key(part_type);
+    let payload = required(at, fields, part_type)?;
     match part_type {
-        "text" | "refusal" => string(&payload_param, payload).map(drop),
+        "text" | "refusal" => string(payload_at, payload).map(drop),
         "image_url" => {
-            let image = object(&payload_param, payload)?;
-            let url_param = format!("{payload_param}.url");
-            string(
-                &url_param,
-                image.get("url").ok_or_else(|| missing(&url_param))?,
-            )?;
+            let image = object(payload_at, payload)?;
+            string(payload_at.key("url"), required(payload_at, image, "url")?)?;
             if let Some(detail) = image.get("detail").filter(|d| !d.is_null()) {
-                let detail_param = format!("{payload_param}.detail");
+                let detail_at = payload_at.key("detail");
                 one_of(
-                    &detail_param,
-                    string(&detail_param, detail)?,
+                    detail_at,
+                    string(detail_at, detail)?,
                     &["auto", "low", "high"],
                 )?;
             }
             Ok(())
         }
         "input_audio" => {
-            let audio = object(&payload_param, payload)?;
-            let data_param = format!("{payload_param}.data");
-            string(
-                &data_param,
-                audio.get("data").ok_or_else(|| missing(&data_param))?,
-            )?;
-            let format_param = format!("{payload_param}.format");
-            let format = audio.get("format").ok_or_else(|| missing(&format_param))?;
-            one_of(
-                &format_param,
-                string(&format_param, format)?,
-                &["wav", "mp3"],
-            )
+            let audio = object(payload_at, payload)?;
+            string(payload_at.key("data"), required(payload_at, audio, "data")?)?;
+            let format_at = payload_at.key("format");
+            let format = string(format_at, required(payload_at, audio, "format")?)?;
+            one_of(format_at, format, &["wav", "mp3"])
         }
         _ => {
-            let file = object(&payload_param, payload)?;
+            let file = object(payload_at, payload)?;
             if !file.contains_key("file_data") && !file.contains_key("file_id") {
-                return Err(missing(&format!("{payload_param}.file_id")));
+                return Err(missing(payload_at.key("file_id")));
             }
             for (key, item) in file {
-                string(&format!("{payload_param}.{key}"), item)?;
+                string(payload_at.key(key), item)?;
             }
             Ok(())
         }
     }
-}
-
-/// `messages[1].tool_calls[0]` → `messages.1.tool_calls.0`, the path style of OpenAI's schema
-/// errors.
-fn dotted(param: &str) -> String {
-    param.replace("].", ".").replace('[', ".").replace(']', "")
 }
 
 /// Tracks the open assistant `tool_calls` block: tool messages must directly follow it, answer

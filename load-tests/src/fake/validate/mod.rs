@@ -8,10 +8,18 @@
 //! It does not check the model against the configured list (that is a 404, decided by the
 //! handler) nor authentication.
 
+mod checks;
 mod messages;
+mod path;
 mod tools;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+pub(crate) use checks::{
+    array, boolean, decimal, empty_array, integer, invalid_type, max_length, missing, object,
+    one_of, required, string, type_name, unexpected_property,
+};
+pub(crate) use path::Path;
 
 /// A 400 `invalid_request_error` in OpenAI's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +34,14 @@ impl InvalidRequest {
         InvalidRequest {
             message,
             param: param.map(str::to_owned),
+            code,
+        }
+    }
+
+    pub(crate) fn at(message: String, param: Path<'_>, code: Option<&'static str>) -> Self {
+        InvalidRequest {
+            message,
+            param: Some(param.to_string()),
             code,
         }
     }
@@ -106,29 +122,30 @@ fn field(key: &str, value: &Value) -> Result<(), InvalidRequest> {
     if value.is_null() && key != "model" && key != "messages" {
         return Ok(());
     }
+    let at = Path::Root(key);
     match key {
-        "model" => string(key, value).map(drop),
+        "model" => string(at, value).map(drop),
         "messages" => Ok(()),
-        "stream" | "logprobs" | "store" | "parallel_tool_calls" => boolean(key, value),
+        "stream" | "logprobs" | "store" | "parallel_tool_calls" => boolean(at, value),
         "stream_options" => stream_options(value),
-        "max_tokens" | "max_completion_tokens" => integer(key, value, Some(1), None),
-        "n" => integer(key, value, Some(1), Some(128)),
-        "top_logprobs" => integer(key, value, Some(0), Some(20)),
-        "seed" => integer(key, value, None, None),
-        "temperature" => decimal(key, value, 0.0, 2.0),
-        "top_p" => decimal(key, value, 0.0, 1.0),
-        "frequency_penalty" | "presence_penalty" => decimal(key, value, -2.0, 2.0),
+        "max_tokens" | "max_completion_tokens" => integer(at, value, Some(1), None),
+        "n" => integer(at, value, Some(1), Some(128)),
+        "top_logprobs" => integer(at, value, Some(0), Some(20)),
+        "seed" => integer(at, value, None, None),
+        "temperature" => decimal(at, value, 0.0, 2.0),
+        "top_p" => decimal(at, value, 0.0, 1.0),
+        "frequency_penalty" | "presence_penalty" => decimal(at, value, -2.0, 2.0),
         "stop" => stop(value),
-        "user" | "prompt_cache_key" => string(key, value).map(drop),
-        "safety_identifier" => max_length(key, string(key, value)?, 64),
-        "reasoning_effort" => one_of(key, string(key, value)?, REASONING_EFFORTS),
-        "service_tier" => one_of(key, string(key, value)?, SERVICE_TIERS),
-        "verbosity" => one_of(key, string(key, value)?, VERBOSITIES),
+        "user" | "prompt_cache_key" => string(at, value).map(drop),
+        "safety_identifier" => max_length(at, string(at, value)?, 64),
+        "reasoning_effort" => one_of(at, string(at, value)?, REASONING_EFFORTS),
+        "service_tier" => one_of(at, string(at, value)?, SERVICE_TIERS),
+        "verbosity" => one_of(at, string(at, value)?, VERBOSITIES),
         "modalities" => modalities(value),
         "logit_bias" => logit_bias(value),
         "metadata" => metadata(value),
         "audio" | "prediction" | "web_search_options" | "prompt_cache_options" | "moderation" => {
-            object(key, value).map(drop)
+            object(at, value).map(drop)
         }
         "response_format" => tools::response_format(value),
         "tools" => tools::tools(value),
@@ -144,12 +161,12 @@ fn field(key: &str, value: &Value) -> Result<(), InvalidRequest> {
 }
 
 fn stream_options(value: &Value) -> Result<(), InvalidRequest> {
-    let options = object("stream_options", value)?;
+    let at = Path::Root("stream_options");
+    let options = object(at, value)?;
     for (key, option) in options {
-        let param = format!("stream_options.{key}");
         match key.as_str() {
-            "include_usage" | "include_obfuscation" => boolean(&param, option)?,
-            _ => return Err(unexpected_property(key, "stream_options")),
+            "include_usage" | "include_obfuscation" => boolean(at.key(key), option)?,
+            _ => return Err(unexpected_property(key, at)),
         }
     }
     Ok(())
@@ -161,7 +178,7 @@ fn stop(value: &Value) -> Result<(), InvalidRequest> {
         Value::Array(items) if items.len() <= 4 => items
             .iter()
             .enumerate()
-            .try_for_each(|(i, item)| string(&format!("stop[{i}]"), item).map(drop)),
+            .try_for_each(|(i, item)| string(Path::Root("stop").index(i), item).map(drop)),
         Value::Array(items) => Err(InvalidRequest::new(
             format!(
                 "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length {} instead.",
@@ -170,28 +187,31 @@ fn stop(value: &Value) -> Result<(), InvalidRequest> {
             Some("stop"),
             Some("array_above_max_length"),
         )),
-        other => Err(invalid_type("stop", "a string or array", other)),
+        other => Err(invalid_type(Path::Root("stop"), "a string or array", other)),
     }
 }
 
 fn modalities(value: &Value) -> Result<(), InvalidRequest> {
-    let items = array("modalities", value)?;
+    let at = Path::Root("modalities");
+    let items = array(at, value)?;
     for (i, item) in items.iter().enumerate() {
-        let param = format!("modalities[{i}]");
-        one_of(&param, string(&param, item)?, &["text", "audio"])?;
+        let at = at.index(i);
+        one_of(at, string(at, item)?, &["text", "audio"])?;
     }
     Ok(())
 }
 
 fn logit_bias(value: &Value) -> Result<(), InvalidRequest> {
-    for (token, bias) in object("logit_bias", value)? {
-        decimal(&format!("logit_bias.{token}"), bias, -100.0, 100.0)?;
+    let at = Path::Root("logit_bias");
+    for (token, bias) in object(at, value)? {
+        decimal(at.key(token), bias, -100.0, 100.0)?;
     }
     Ok(())
 }
 
 fn metadata(value: &Value) -> Result<(), InvalidRequest> {
-    let pairs = object("metadata", value)?;
+    let at = Path::Root("metadata");
+    let pairs = object(at, value)?;
     if pairs.len() > 16 {
         return Err(InvalidRequest::new(
             format!(
@@ -203,191 +223,10 @@ fn metadata(value: &Value) -> Result<(), InvalidRequest> {
         ));
     }
     for (key, item) in pairs {
-        let param = format!("metadata.{key}");
-        max_length(&param, string(&param, item)?, 512)?;
+        let at = at.key(key);
+        max_length(at, string(at, item)?, 512)?;
     }
     Ok(())
-}
-
-// ---- shared checks, phrased like OpenAI's validator ----
-
-/// OpenAI's name for a JSON value's type in "expected X, but got Y instead".
-pub(crate) fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a decimal",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-pub(crate) fn invalid_type(param: &str, expected: &str, got: &Value) -> InvalidRequest {
-    InvalidRequest::new(
-        format!(
-            "Invalid type for '{param}': expected {expected}, but got {} instead.",
-            type_name(got)
-        ),
-        Some(param),
-        Some("invalid_type"),
-    )
-}
-
-pub(crate) fn missing(param: &str) -> InvalidRequest {
-    InvalidRequest::new(
-        format!("Missing required parameter: '{param}'."),
-        Some(param),
-        Some("missing_required_parameter"),
-    )
-}
-
-pub(crate) fn empty_array(param: &str) -> InvalidRequest {
-    InvalidRequest::new(
-        format!(
-            "Invalid '{param}': empty array. Expected an array with minimum length 1, but got an empty array instead."
-        ),
-        Some(param),
-        Some("empty_array"),
-    )
-}
-
-/// A property OpenAI's schema does not allow inside a nested object (`path` as in `messages.0`).
-pub(crate) fn unexpected_property(key: &str, path: &str) -> InvalidRequest {
-    InvalidRequest::new(
-        format!("Additional properties are not allowed ('{key}' was unexpected) - '{path}'"),
-        Some(path),
-        None,
-    )
-}
-
-pub(crate) fn one_of(param: &str, value: &str, supported: &[&str]) -> Result<(), InvalidRequest> {
-    if supported.contains(&value) {
-        return Ok(());
-    }
-    let quoted: Vec<String> = supported.iter().map(|s| format!("'{s}'")).collect();
-    let list = match quoted.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{}, and {last}", rest.join(", ")),
-        _ => quoted.join(""),
-    };
-    Err(InvalidRequest::new(
-        format!("Invalid value: '{value}'. Supported values are: {list}."),
-        Some(param),
-        Some("invalid_value"),
-    ))
-}
-
-pub(crate) fn string<'a>(param: &str, value: &'a Value) -> Result<&'a str, InvalidRequest> {
-    value
-        .as_str()
-        .ok_or_else(|| invalid_type(param, "a string", value))
-}
-
-pub(crate) fn boolean(param: &str, value: &Value) -> Result<(), InvalidRequest> {
-    match value {
-        Value::Bool(_) => Ok(()),
-        other => Err(invalid_type(param, "a boolean", other)),
-    }
-}
-
-pub(crate) fn object<'a>(
-    param: &str,
-    value: &'a Value,
-) -> Result<&'a Map<String, Value>, InvalidRequest> {
-    value
-        .as_object()
-        .ok_or_else(|| invalid_type(param, "an object", value))
-}
-
-pub(crate) fn array<'a>(param: &str, value: &'a Value) -> Result<&'a [Value], InvalidRequest> {
-    value
-        .as_array()
-        .map(Vec::as_slice)
-        .ok_or_else(|| invalid_type(param, "an array", value))
-}
-
-fn max_length(param: &str, value: &str, max: usize) -> Result<(), InvalidRequest> {
-    let length = value.chars().count();
-    if length <= max {
-        return Ok(());
-    }
-    Err(InvalidRequest::new(
-        format!(
-            "Invalid '{param}': string too long. Expected a string with maximum length {max}, but got a string with length {length} instead."
-        ),
-        Some(param),
-        Some("string_above_max_length"),
-    ))
-}
-
-fn integer(
-    param: &str,
-    value: &Value,
-    min: Option<i64>,
-    max: Option<i64>,
-) -> Result<(), InvalidRequest> {
-    let number = match value {
-        Value::Number(n) if n.is_i64() => n.as_i64().unwrap_or_default(),
-        Value::Number(n) if n.is_u64() => i64::MAX,
-        other => return Err(invalid_type(param, "an integer", other)),
-    };
-    let out_of_range = |direction: &str, relation: &str, bound: i64, code: &'static str| {
-        InvalidRequest::new(
-            format!(
-                "Invalid '{param}': integer {direction}. Expected a value {relation} {bound}, but got {value} instead."
-            ),
-            Some(param),
-            Some(code),
-        )
-    };
-    match (min, max) {
-        (Some(min), _) if number < min => Err(out_of_range(
-            "below minimum value",
-            ">=",
-            min,
-            "integer_below_min_value",
-        )),
-        (_, Some(max)) if number > max => Err(out_of_range(
-            "above maximum value",
-            "<=",
-            max,
-            "integer_above_max_value",
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn decimal(param: &str, value: &Value, min: f64, max: f64) -> Result<(), InvalidRequest> {
-    let Some(number) = value.as_f64() else {
-        return Err(invalid_type(param, "a number", value));
-    };
-    let out_of_range = |direction: &str, relation: &str, bound: f64, code: &'static str| {
-        InvalidRequest::new(
-            format!(
-                "Invalid '{param}': decimal {direction}. Expected a value {relation} {bound}, but got {value} instead."
-            ),
-            Some(param),
-            Some(code),
-        )
-    };
-    if number < min {
-        Err(out_of_range(
-            "below minimum value",
-            ">=",
-            min,
-            "decimal_below_min_value",
-        ))
-    } else if number > max {
-        Err(out_of_range(
-            "above maximum value",
-            "<=",
-            max,
-            "decimal_above_max_value",
-        ))
-    } else {
-        Ok(())
-    }
 }
 
 #[cfg(test)]

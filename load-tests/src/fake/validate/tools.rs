@@ -4,72 +4,62 @@
 use serde_json::{Map, Value};
 
 use super::{
-    InvalidRequest, array, boolean, empty_array, invalid_type, missing, object, one_of, string,
-    unexpected_property,
+    InvalidRequest, Path, array, boolean, empty_array, invalid_type, object, one_of, required,
+    string, unexpected_property,
 };
 
 pub(super) fn tools(value: &Value) -> Result<(), InvalidRequest> {
-    let list = array("tools", value)?;
+    let at = Path::Root("tools");
+    let list = array(at, value)?;
     if list.is_empty() {
-        return Err(empty_array("tools"));
+        return Err(empty_array(at));
     }
     for (i, tool) in list.iter().enumerate() {
-        let param = format!("tools[{i}]");
-        let fields = object(&param, tool)?;
-        let type_param = format!("{param}.type");
-        let tool_type = string(
-            &type_param,
-            fields.get("type").ok_or_else(|| missing(&type_param))?,
-        )?;
-        one_of(&type_param, tool_type, &["function", "custom"])?;
+        let at = at.index(i);
+        let fields = object(at, tool)?;
+        let tool_type = string(at.key("type"), required(at, fields, "type")?)?;
+        one_of(at.key("type"), tool_type, &["function", "custom"])?;
         if let Some(key) = fields
             .keys()
             .find(|k| !["type", tool_type].contains(&k.as_str()))
         {
-            return Err(unexpected_property(key, &format!("tools.{i}")));
+            return Err(unexpected_property(key, at));
         }
-        let body_param = format!("{param}.{tool_type}");
-        let body = object(
-            &body_param,
-            fields.get(tool_type).ok_or_else(|| missing(&body_param))?,
-        )?;
+        let body_at = at.key(tool_type);
+        let body = object(body_at, required(at, fields, tool_type)?)?;
         let allowed: &[&str] = if tool_type == "function" {
             &["name", "description", "parameters", "strict"]
         } else {
             &["name", "description", "format"]
         };
         if let Some(key) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(unexpected_property(key, &format!("tools.{i}.{tool_type}")));
+            return Err(unexpected_property(key, body_at));
         }
-        function_like(&body_param, body)?;
+        function_like(body_at, body)?;
     }
     Ok(())
 }
 
 /// The `name`, `description`, `parameters` and `strict` of a function definition.
-fn function_like(param: &str, body: &Map<String, Value>) -> Result<(), InvalidRequest> {
-    let name_param = format!("{param}.name");
+fn function_like(at: Path<'_>, body: &Map<String, Value>) -> Result<(), InvalidRequest> {
     name(
-        &name_param,
-        string(
-            &name_param,
-            body.get("name").ok_or_else(|| missing(&name_param))?,
-        )?,
+        at.key("name"),
+        string(at.key("name"), required(at, body, "name")?)?,
     )?;
     if let Some(description) = body.get("description").filter(|v| !v.is_null()) {
-        string(&format!("{param}.description"), description)?;
+        string(at.key("description"), description)?;
     }
     if let Some(parameters) = body.get("parameters").filter(|v| !v.is_null()) {
-        object(&format!("{param}.parameters"), parameters)?;
+        object(at.key("parameters"), parameters)?;
     }
     if let Some(strict) = body.get("strict").filter(|v| !v.is_null()) {
-        boolean(&format!("{param}.strict"), strict)?;
+        boolean(at.key("strict"), strict)?;
     }
     Ok(())
 }
 
 /// Function and schema names: letters, digits, `_` and `-`, 1 to 64 characters.
-fn name(param: &str, value: &str) -> Result<(), InvalidRequest> {
+fn name(at: Path<'_>, value: &str) -> Result<(), InvalidRequest> {
     let valid = !value.is_empty()
         && value.len() <= 64
         && value
@@ -80,27 +70,23 @@ fn name(param: &str, value: &str) -> Result<(), InvalidRequest> {
     }
     Err(InvalidRequest::new(
         format!(
-            "Invalid '{param}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{{1,64}}$'."
+            "Invalid '{at}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{{1,64}}$'."
         ),
-        Some(param),
+        Some(&at.to_string()),
         Some("invalid_value"),
     ))
 }
 
 pub(super) fn tool_choice(value: &Value) -> Result<(), InvalidRequest> {
+    let at = Path::Root("tool_choice");
     let fields = match value {
-        Value::String(mode) => return one_of("tool_choice", mode, &["none", "auto", "required"]),
+        Value::String(mode) => return one_of(at, mode, &["none", "auto", "required"]),
         Value::Object(fields) => fields,
-        other => return Err(invalid_type("tool_choice", "a string or object", other)),
+        other => return Err(invalid_type(at, "a string or object", other)),
     };
-    let choice_type = string(
-        "tool_choice.type",
-        fields
-            .get("type")
-            .ok_or_else(|| missing("tool_choice.type"))?,
-    )?;
+    let choice_type = string(at.key("type"), required(at, fields, "type")?)?;
     one_of(
-        "tool_choice.type",
+        at.key("type"),
         choice_type,
         &["function", "allowed_tools", "custom"],
     )?;
@@ -108,92 +94,62 @@ pub(super) fn tool_choice(value: &Value) -> Result<(), InvalidRequest> {
         .keys()
         .find(|k| !["type", choice_type].contains(&k.as_str()))
     {
-        return Err(unexpected_property(key, "tool_choice"));
+        return Err(unexpected_property(key, at));
     }
-    let body_param = format!("tool_choice.{choice_type}");
-    let body = object(
-        &body_param,
-        fields
-            .get(choice_type)
-            .ok_or_else(|| missing(&body_param))?,
-    )?;
+    let body_at = at.key(choice_type);
+    let body = object(body_at, required(at, fields, choice_type)?)?;
     if choice_type == "allowed_tools" {
-        let mode_param = "tool_choice.allowed_tools.mode";
-        let mode = body.get("mode").ok_or_else(|| missing(mode_param))?;
-        one_of(mode_param, string(mode_param, mode)?, &["auto", "required"])?;
-        let tools_param = "tool_choice.allowed_tools.tools";
-        array(
-            tools_param,
-            body.get("tools").ok_or_else(|| missing(tools_param))?,
-        )?;
+        let mode_at = body_at.key("mode");
+        let mode = string(mode_at, required(body_at, body, "mode")?)?;
+        one_of(mode_at, mode, &["auto", "required"])?;
+        array(body_at.key("tools"), required(body_at, body, "tools")?)?;
         return Ok(());
     }
-    let name_param = format!("{body_param}.name");
-    string(
-        &name_param,
-        body.get("name").ok_or_else(|| missing(&name_param))?,
-    )
-    .map(drop)
+    string(body_at.key("name"), required(body_at, body, "name")?).map(drop)
 }
 
 pub(super) fn response_format(value: &Value) -> Result<(), InvalidRequest> {
-    let fields = object("response_format", value)?;
-    let type_param = "response_format.type";
-    let format_type = string(
-        type_param,
-        fields.get("type").ok_or_else(|| missing(type_param))?,
-    )?;
+    let at = Path::Root("response_format");
+    let fields = object(at, value)?;
+    let format_type = string(at.key("type"), required(at, fields, "type")?)?;
     one_of(
-        type_param,
+        at.key("type"),
         format_type,
         &["text", "json_object", "json_schema"],
     )?;
     if format_type != "json_schema" {
         return Ok(());
     }
-    let schema_param = "response_format.json_schema";
-    let schema = object(
-        schema_param,
-        fields
-            .get("json_schema")
-            .ok_or_else(|| missing(schema_param))?,
-    )?;
-    let name_param = "response_format.json_schema.name";
+    let schema_at = at.key("json_schema");
+    let schema = object(schema_at, required(at, fields, "json_schema")?)?;
+    let name_at = schema_at.key("name");
     name(
-        name_param,
-        string(
-            name_param,
-            schema.get("name").ok_or_else(|| missing(name_param))?,
-        )?,
+        name_at,
+        string(name_at, required(schema_at, schema, "name")?)?,
     )?;
     if let Some(inner) = schema.get("schema").filter(|v| !v.is_null()) {
-        object("response_format.json_schema.schema", inner)?;
+        object(schema_at.key("schema"), inner)?;
     }
     if let Some(strict) = schema.get("strict").filter(|v| !v.is_null()) {
-        boolean("response_format.json_schema.strict", strict)?;
+        boolean(schema_at.key("strict"), strict)?;
     }
     Ok(())
 }
 
 pub(super) fn functions(value: &Value) -> Result<(), InvalidRequest> {
-    for (i, function) in array("functions", value)?.iter().enumerate() {
-        let param = format!("functions[{i}]");
-        function_like(&param, object(&param, function)?)?;
+    let at = Path::Root("functions");
+    for (i, function) in array(at, value)?.iter().enumerate() {
+        function_like(at.index(i), object(at.index(i), function)?)?;
     }
     Ok(())
 }
 
 pub(super) fn function_call(value: &Value) -> Result<(), InvalidRequest> {
+    let at = Path::Root("function_call");
     match value {
-        Value::String(mode) => one_of("function_call", mode, &["none", "auto"]),
-        Value::Object(fields) => string(
-            "function_call.name",
-            fields
-                .get("name")
-                .ok_or_else(|| missing("function_call.name"))?,
-        )
-        .map(drop),
-        other => Err(invalid_type("function_call", "a string or object", other)),
+        Value::String(mode) => one_of(at, mode, &["none", "auto"]),
+        Value::Object(fields) => string(at.key("name"), required(at, fields, "name")?).map(drop),
+        other => Err(invalid_type(at, "a string or object", other)),
     }
 }
 
