@@ -209,18 +209,15 @@ async fn a_failing_channel_fails_over_to_the_next_before_the_client_sees_anythin
 
 #[tokio::test]
 async fn the_mock_provider_answers_without_any_network() {
-    let yaml = format!(
-        "{}",
-        r#"
+    let yaml = r#"
 channels:
   - name: demo
     provider: mock
     models: [demo-model]
 roles: [{name: r, models: ["*"]}]
 api_keys: [{name: k, key: sk-test-alice-0001, role: r}]
-"#
-    );
-    let gateway = Gateway::start(&yaml);
+"#;
+    let gateway = Gateway::start(yaml);
     let mut body = chat_body("demo-model", false);
     body["n"] = json!(2);
     let answer: serde_json::Value = post(&gateway, "/v1/chat/completions", &body)

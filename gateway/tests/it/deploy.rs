@@ -10,11 +10,16 @@ use figment::providers::{Format, Yaml};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repository root")
+        .to_path_buf()
 }
 
 fn yaml(path: &Path) -> Value {
-    Figment::from(Yaml::file_exact(path)).extract().unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    Figment::from(Yaml::file_exact(path))
+        .extract()
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 #[test]
@@ -26,20 +31,31 @@ fn compose_file_references_existing_files_and_a_valid_config() {
 
     for (name, service) in services {
         if let Some(dockerfile) = service["build"]["dockerfile"].as_str() {
-            assert!(root.join(dockerfile).is_file(), "{name}: {dockerfile} missing");
+            assert!(
+                root.join(dockerfile).is_file(),
+                "{name}: {dockerfile} missing"
+            );
         }
         for volume in service["volumes"].as_array().into_iter().flatten() {
             let spec = volume.as_str().expect("short volume syntax");
             let host = spec.split(':').next().unwrap_or_default();
             if host.starts_with("./") {
-                assert!(root.join(host).exists(), "{name}: volume source {host} missing");
+                assert!(
+                    root.join(host).exists(),
+                    "{name}: volume source {host} missing"
+                );
             }
         }
     }
 
     let gateway = &services["gateway"];
-    let mounted = gateway["volumes"][0].as_str().and_then(|spec| spec.split(':').next()).expect("config volume");
-    let listen = gateway["environment"]["SWITCHBOARD_SERVER__LISTEN"].as_str().expect("listen env");
+    let mounted = gateway["volumes"][0]
+        .as_str()
+        .and_then(|spec| spec.split(':').next())
+        .expect("config volume");
+    let listen = gateway["environment"]["SWITCHBOARD_SERVER__LISTEN"]
+        .as_str()
+        .expect("listen env");
     let output = Command::new(env!("CARGO_BIN_EXE_switchboard-gateway"))
         .arg("--config")
         .arg(root.join(mounted))
@@ -47,18 +63,30 @@ fn compose_file_references_existing_files_and_a_valid_config() {
         .env("SWITCHBOARD_SERVER__LISTEN", listen)
         .output()
         .expect("run check-config");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let prometheus = yaml(&root.join("deploy/prometheus/prometheus.yml"));
-    let target = prometheus["scrape_configs"][0]["static_configs"][0]["targets"][0].as_str().expect("target");
-    assert_eq!(target, format!("gateway:{}", listen.rsplit(':').next().unwrap_or_default()));
+    let target = prometheus["scrape_configs"][0]["static_configs"][0]["targets"][0]
+        .as_str()
+        .expect("target");
+    assert_eq!(
+        target,
+        format!("gateway:{}", listen.rsplit(':').next().unwrap_or_default())
+    );
 }
 
 #[test]
 fn dockerfile_copies_what_exists_and_runs_the_gateway_binary() {
     let root = repo();
     let dockerfile = std::fs::read_to_string(root.join("deploy/Dockerfile")).expect("Dockerfile");
-    for line in dockerfile.lines().filter(|line| line.starts_with("COPY ") && !line.contains("--from=")) {
+    for line in dockerfile
+        .lines()
+        .filter(|line| line.starts_with("COPY ") && !line.contains("--from="))
+    {
         let parts: Vec<&str> = line.split_whitespace().collect();
         for source in &parts[1..parts.len() - 1] {
             assert!(root.join(source).exists(), "COPY source {source} missing");
@@ -77,7 +105,11 @@ fn dockerfile_copies_what_exists_and_runs_the_gateway_binary() {
         .arg("check-config")
         .output()
         .expect("run check-config");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -99,6 +131,10 @@ fn the_readme_configuration_reference_is_a_valid_config() {
         .env("AZURE_OPENAI_KEY", "azure-readme-test")
         .output()
         .expect("run check-config");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("3 channels"));
 }
