@@ -7,10 +7,9 @@
 use std::time::Duration;
 
 use crate::canonical::Usage;
-use crate::telemetry::metrics;
+use crate::telemetry::metrics::{self, RouteMetrics};
 
 /// One finished request.
-#[derive(Debug)]
 pub struct UsageRecord<'a> {
     pub request_id: &'a str,
     pub protocol: &'static str,
@@ -18,6 +17,8 @@ pub struct UsageRecord<'a> {
     /// The model name after alias resolution, as configured (bounded label set).
     pub model: &'a str,
     pub channel: Option<&'a str>,
+    /// The serving route's metric handles, when a route served the request.
+    pub route_metrics: Option<&'a RouteMetrics>,
     pub status: u16,
     pub attempts: u32,
     pub usage: Option<Usage>,
@@ -27,15 +28,17 @@ pub struct UsageRecord<'a> {
 
 pub fn record(record: &UsageRecord<'_>) {
     let channel = record.channel.unwrap_or("none");
-    metrics::request(
-        record.protocol,
-        record.model,
-        channel,
-        record.status,
-        record.elapsed,
-    );
-    if let Some(usage) = &record.usage {
-        metrics::tokens(record.model, channel, usage);
+    match record.route_metrics {
+        Some(route) if record.status == 200 => {
+            route.served(record.protocol, record.usage.as_ref(), record.elapsed)
+        }
+        _ => metrics::request(
+            record.protocol,
+            record.model,
+            channel,
+            record.status,
+            record.elapsed,
+        ),
     }
     tracing::debug!(
         request_id = record.request_id,

@@ -20,7 +20,8 @@ use super::snapshot::{
     Channel, ChannelTimeouts, MockSettings, Route, Secret, ServerSettings, Snapshot,
 };
 use crate::policy::{ModelPattern, Principal, Role};
-use crate::providers::ProviderKind;
+use crate::providers::{self, ProviderKind};
+use crate::telemetry::metrics::RouteMetrics;
 
 /// Looks up environment variables for `${VAR}` and `*_env` references.
 pub trait EnvLookup {
@@ -109,7 +110,7 @@ pub fn compile(
     }
 
     let mut channels = Vec::with_capacity(config.channels.len());
-    let mut routes: HashMap<String, Vec<Route>> = HashMap::new();
+    let mut routes: HashMap<String, Vec<Arc<Route>>> = HashMap::new();
     let mut names = HashSet::new();
     for (index, raw) in config.channels.iter().enumerate() {
         let channel = Arc::new(channel(&compiler, index, raw)?);
@@ -124,10 +125,27 @@ pub fn compile(
                 ChannelModelConfig::Name(name) => (name, name),
                 ChannelModelConfig::Mapped { name, upstream } => (name, upstream),
             };
-            routes.entry(name.clone()).or_default().push(Route {
-                channel: channel.clone(),
-                upstream_model: Arc::from(upstream.as_str()),
-            });
+            let endpoint = match providers::http_provider(channel.kind) {
+                Some(provider) => {
+                    let url = provider.endpoint(&channel, upstream);
+                    Some(reqwest::Url::parse(&url).map_err(|error| {
+                        compiler.invalid(
+                            format!("channels[{index}].base_url"),
+                            format!("`{url}` is not a URL: {error}"),
+                        )
+                    })?)
+                }
+                None => None,
+            };
+            routes
+                .entry(name.clone())
+                .or_default()
+                .push(Arc::new(Route {
+                    channel: channel.clone(),
+                    upstream_model: Arc::from(upstream.as_str()),
+                    endpoint,
+                    metrics: Arc::new(RouteMetrics::new(name, &channel.name)),
+                }));
         }
         channels.push(channel);
     }
@@ -260,7 +278,12 @@ fn channel(
         ));
     }
 
-    let mut headers = HeaderMap::new();
+    let mut headers = match providers::http_provider(kind) {
+        Some(provider) => provider
+            .static_headers(credential.as_deref())
+            .map_err(|message| compiler.invalid(field("api_key"), message))?,
+        None => HeaderMap::new(),
+    };
     for (name, value) in &raw.headers {
         let header_field = field(&format!("headers.{name}"));
         let name = HeaderName::from_bytes(name.as_bytes())

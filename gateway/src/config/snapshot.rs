@@ -12,12 +12,13 @@ use reqwest::header::HeaderMap;
 
 use crate::policy::Principal;
 use crate::providers::ProviderKind;
+use crate::telemetry::metrics::RouteMetrics;
 
 pub struct Snapshot {
     pub server: ServerSettings,
     pub channels: Vec<Arc<Channel>>,
     /// Model name (as clients ask for it) → the channels serving it, in configuration order.
-    pub routes: HashMap<String, Vec<Route>>,
+    pub routes: HashMap<String, Vec<Arc<Route>>>,
     /// Alias → model name.
     pub aliases: HashMap<String, String>,
     /// SHA-256 of an API key → who it belongs to.
@@ -41,6 +42,10 @@ pub struct ServerSettings {
 pub struct Route {
     pub channel: Arc<Channel>,
     pub upstream_model: Arc<str>,
+    /// The upstream URL for this model, parsed once (`None` for providers without HTTP).
+    pub endpoint: Option<reqwest::Url>,
+    /// Metric handles for this model on this channel, registered once.
+    pub metrics: Arc<RouteMetrics>,
 }
 
 pub struct Channel {
@@ -55,7 +60,7 @@ pub struct Channel {
     pub priority: u32,
     pub region: Option<String>,
     pub tags: Vec<String>,
-    /// Static extra headers for every upstream request.
+    /// Headers every upstream request carries: content type, credential, configured extras.
     pub headers: HeaderMap,
     pub timeouts: ChannelTimeouts,
     pub stream_usage: bool,

@@ -43,18 +43,27 @@ impl ProviderKind {
 
 /// A ready-to-send upstream request.
 pub struct UpstreamRequest {
-    pub url: String,
+    pub url: reqwest::Url,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
 
 /// The translation half of an HTTP provider.
 pub trait HttpProvider: Send + Sync {
+    /// The chat endpoint for a model on a channel; computed once when the config is compiled.
+    fn endpoint(&self, channel: &Channel, upstream_model: &str) -> String;
+
+    /// Headers every request to the channel carries (content type, credential); computed once
+    /// when the config is compiled, so the credential is formatted once, not per request.
+    fn static_headers(&self, credential: Option<&str>) -> Result<HeaderMap, String>;
+
+    /// Builds the request body and headers; `endpoint` is the route's precomputed URL.
     fn build_request(
         &self,
         channel: &Channel,
         request: &ChatRequest,
         upstream_model: &str,
+        endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError>;
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError>;

@@ -33,11 +33,46 @@ pub static AZURE: OpenAiCompatible = OpenAiCompatible {
 };
 
 impl HttpProvider for OpenAiCompatible {
+    fn endpoint(&self, channel: &Channel, upstream_model: &str) -> String {
+        match self.flavour {
+            Flavour::OpenAi => format!("{}/chat/completions", channel.base_url),
+            Flavour::Azure => format!(
+                "{}/openai/deployments/{}/chat/completions?api-version={}",
+                channel.base_url,
+                upstream_model,
+                channel.api_version.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+
+    fn static_headers(&self, credential: Option<&str>) -> Result<HeaderMap, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(credential) = credential {
+            let (name, value) = match self.flavour {
+                Flavour::OpenAi => (header::AUTHORIZATION, format!("Bearer {credential}")),
+                Flavour::Azure => (
+                    header::HeaderName::from_static("api-key"),
+                    credential.to_owned(),
+                ),
+            };
+            let mut value = HeaderValue::from_str(&value)
+                .map_err(|_| "the credential is not a valid header value".to_owned())?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        Ok(headers)
+    }
+
     fn build_request(
         &self,
         channel: &Channel,
         canonical: &ChatRequest,
         upstream_model: &str,
+        endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
         let wire = request::encode(canonical, upstream_model, channel.stream_usage);
         let body = serde_json::to_vec(&wire).map_err(|error| {
@@ -46,51 +81,16 @@ impl HttpProvider for OpenAiCompatible {
                 format!("encoding the upstream request: {error}"),
             )
         })?;
+        // Credentials, content type and the channel's own headers were built once with the config.
         let mut headers = channel.headers.clone();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
         if canonical.stream {
             headers.insert(
                 header::ACCEPT,
                 HeaderValue::from_static("text/event-stream"),
             );
         }
-        let url = match self.flavour {
-            Flavour::OpenAi => format!("{}/chat/completions", channel.base_url),
-            Flavour::Azure => format!(
-                "{}/openai/deployments/{}/chat/completions?api-version={}",
-                channel.base_url,
-                upstream_model,
-                channel.api_version.as_deref().unwrap_or_default()
-            ),
-        };
-        if let Some(credential) = &channel.credential {
-            let (name, value) = match self.flavour {
-                Flavour::OpenAi => (
-                    header::AUTHORIZATION,
-                    format!("Bearer {}", credential.expose()),
-                ),
-                Flavour::Azure => (
-                    header::HeaderName::from_static("api-key"),
-                    credential.expose().to_owned(),
-                ),
-            };
-            let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                GatewayError::new(
-                    ErrorKind::Internal,
-                    format!(
-                        "channel `{}` has a credential that is not a valid header value",
-                        channel.name
-                    ),
-                )
-            })?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
         Ok(UpstreamRequest {
-            url,
+            url: endpoint.clone(),
             headers,
             body: Bytes::from(body),
         })

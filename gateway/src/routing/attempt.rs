@@ -13,6 +13,7 @@
 //! Every attempt ends in one classified outcome that feeds health and metrics alike.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource;
@@ -36,7 +37,7 @@ pub enum Answer {
 /// The answer plus where it came from.
 pub struct Served {
     pub answer: Answer,
-    pub route: Route,
+    pub route: Arc<Route>,
     pub attempts: u32,
 }
 
@@ -49,7 +50,7 @@ pub struct Exhausted {
 /// Tries `routes` in order until one commits.
 pub async fn run(
     app: &AppState,
-    routes: Vec<Route>,
+    routes: Vec<Arc<Route>>,
     request: &ChatRequest,
     deadline: Instant,
 ) -> Result<Served, Exhausted> {
@@ -64,13 +65,11 @@ pub async fn run(
         let channel = &route.channel;
         let span = info_span!("attempt", channel = %channel.name, provider = channel.kind.as_str(), attempt = attempts);
         let started = Instant::now();
-        let outcome = attempt(channel, &route.upstream_model, request, remaining)
-            .instrument(span)
-            .await;
+        let outcome = attempt(&route, request, remaining).instrument(span).await;
         match outcome {
             Ok(answer) => {
                 app.health.record_success(channel.index);
-                metrics::attempt(&channel.name, "success", started.elapsed());
+                route.metrics.attempt_succeeded(started.elapsed());
                 return Ok(Served {
                     answer,
                     route,
@@ -113,11 +112,12 @@ pub async fn run(
 }
 
 async fn attempt(
-    channel: &Channel,
-    upstream_model: &str,
+    route: &Route,
     request: &ChatRequest,
     remaining: Duration,
 ) -> Result<Answer, UpstreamFailure> {
+    let channel = &route.channel;
+    let upstream_model = &*route.upstream_model;
     let provider = match (channel.kind, providers::http_provider(channel.kind)) {
         (ProviderKind::Mock, _) => {
             return Ok(if request.stream {
@@ -145,8 +145,16 @@ async fn attempt(
             });
         }
     };
+    let endpoint = route.endpoint.as_ref().ok_or_else(|| UpstreamFailure {
+        error: GatewayError::new(
+            ErrorKind::Internal,
+            format!("channel `{}` has no endpoint", channel.name),
+        ),
+        retryable: false,
+        channel_fault: false,
+    })?;
     let upstream = provider
-        .build_request(channel, request, upstream_model)
+        .build_request(channel, request, upstream_model, endpoint)
         .map_err(|error| UpstreamFailure {
             error,
             retryable: false,
@@ -156,7 +164,7 @@ async fn attempt(
     let started = Instant::now();
     let send = channel
         .http
-        .post(&upstream.url)
+        .post(upstream.url)
         .headers(upstream.headers)
         .body(upstream.body)
         .send();

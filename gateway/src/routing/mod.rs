@@ -9,6 +9,8 @@
 pub mod attempt;
 pub mod health;
 
+use std::sync::Arc;
+
 use crate::config::{Route, Snapshot};
 use crate::error::GatewayError;
 use health::Health;
@@ -18,12 +20,12 @@ pub fn candidates(
     snapshot: &Snapshot,
     health: &Health,
     model: &str,
-) -> Result<Vec<Route>, GatewayError> {
+) -> Result<Vec<Arc<Route>>, GatewayError> {
     let routes = snapshot
         .routes
         .get(model)
         .ok_or_else(|| GatewayError::model_not_found(model))?;
-    let mut keyed: Vec<(bool, u32, f64, &Route)> = routes
+    let mut keyed: Vec<(bool, u32, f64, &Arc<Route>)> = routes
         .iter()
         .map(|route| {
             let healthy = health.is_healthy(route.channel.index);

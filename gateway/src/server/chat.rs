@@ -17,7 +17,7 @@ use super::body;
 use crate::accounting::{self, UsageRecord};
 use crate::app::AppState;
 use crate::canonical::{EventStream, StreamEvent};
-use crate::config::Snapshot;
+use crate::config::{Route, Snapshot};
 use crate::error::GatewayError;
 use crate::policy::{self, limits::RateLimitStatus};
 use crate::protocols::ClientProtocol;
@@ -33,7 +33,8 @@ struct Context {
     started: Instant,
     key_name: String,
     model: String,
-    channel: Option<String>,
+    /// The route that served the request, once one has.
+    route: Option<Arc<Route>>,
     attempts: u32,
     rate_limit: Option<RateLimitStatus>,
 }
@@ -48,7 +49,7 @@ pub async fn chat_completions(
         started: Instant::now(),
         key_name: String::new(),
         model: "unknown".to_owned(),
-        channel: None,
+        route: None,
         attempts: 0,
         rate_limit: None,
     };
@@ -101,7 +102,7 @@ async fn handle(
         }
     };
     context.attempts = served.attempts;
-    context.channel = Some(served.route.channel.name.clone());
+    context.route = Some(served.route.clone());
     tracing::Span::current().record("channel", served.route.channel.name.as_str());
 
     match served.answer {
@@ -121,7 +122,11 @@ fn record(context: &Context, status: u16, usage: Option<crate::canonical::Usage>
         protocol: PROTOCOL.as_str(),
         key_name: &context.key_name,
         model: &context.model,
-        channel: context.channel.as_deref(),
+        channel: context
+            .route
+            .as_ref()
+            .map(|route| route.channel.name.as_str()),
+        route_metrics: context.route.as_ref().map(|route| &*route.metrics),
         status,
         attempts: context.attempts,
         usage,
@@ -135,9 +140,9 @@ fn decorate(headers: &mut HeaderMap, context: &Context) {
         headers.insert(HeaderName::from_static("x-request-id"), value);
     }
     if let Some(channel) = context
-        .channel
-        .as_deref()
-        .and_then(|channel| HeaderValue::from_str(channel).ok())
+        .route
+        .as_ref()
+        .and_then(|route| HeaderValue::from_str(&route.channel.name).ok())
     {
         headers.insert(HeaderName::from_static("x-switchboard-channel"), channel);
     }
@@ -183,7 +188,7 @@ fn stream_response(events: EventStream, include_usage: bool, context: &Context) 
             started: context.started,
             key_name: context.key_name.clone(),
             model: context.model.clone(),
-            channel: context.channel.clone(),
+            route: context.route.clone(),
             attempts: context.attempts,
             rate_limit: None,
         },

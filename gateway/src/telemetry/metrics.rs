@@ -57,20 +57,6 @@ pub fn time_to_first_token(protocol: &'static str, elapsed: Duration) {
     histogram!(TIME_TO_FIRST_TOKEN, "protocol" => protocol).record(elapsed.as_secs_f64());
 }
 
-pub fn tokens(model: &str, channel: &str, usage: &Usage) {
-    for (kind, count) in [
-        ("input", usage.input_tokens),
-        ("cache_read", usage.cache_read_tokens),
-        ("cache_write", usage.cache_write_tokens),
-        ("output", usage.output_tokens),
-        ("reasoning", usage.reasoning_tokens),
-    ] {
-        if count > 0 {
-            counter!(TOKENS, "model" => model.to_owned(), "channel" => channel.to_owned(), "kind" => kind).increment(count);
-        }
-    }
-}
-
 pub fn attempt(channel: &str, outcome: &'static str, elapsed: Duration) {
     counter!(ATTEMPTS, "channel" => channel.to_owned(), "outcome" => outcome).increment(1);
     histogram!(ATTEMPT_DURATION, "channel" => channel.to_owned()).record(elapsed.as_secs_f64());
@@ -78,4 +64,55 @@ pub fn attempt(channel: &str, outcome: &'static str, elapsed: Duration) {
 
 pub fn stream_ended(outcome: &'static str) {
     counter!(STREAMS, "outcome" => outcome).increment(1);
+}
+
+/// Handles for the success path of one (model, channel) pair, registered once when the config is
+/// compiled so a served request records its metrics without building label sets.
+pub struct RouteMetrics {
+    requests_ok: metrics::Counter,
+    tokens: [metrics::Counter; 5],
+    attempts_ok: metrics::Counter,
+    attempt_duration: metrics::Histogram,
+}
+
+const TOKEN_KINDS: [&str; 5] = ["input", "cache_read", "cache_write", "output", "reasoning"];
+
+impl RouteMetrics {
+    pub fn new(model: &str, channel: &str) -> Self {
+        let model = model.to_owned();
+        let channel = channel.to_owned();
+        RouteMetrics {
+            requests_ok: counter!(REQUESTS, "protocol" => "openai", "model" => model.clone(), "channel" => channel.clone(), "status" => "200"),
+            tokens: TOKEN_KINDS.map(|kind| {
+                counter!(TOKENS, "model" => model.clone(), "channel" => channel.clone(), "kind" => kind)
+            }),
+            attempts_ok: counter!(ATTEMPTS, "channel" => channel.clone(), "outcome" => "success"),
+            attempt_duration: histogram!(ATTEMPT_DURATION, "channel" => channel),
+        }
+    }
+
+    pub fn attempt_succeeded(&self, elapsed: Duration) {
+        self.attempts_ok.increment(1);
+        self.attempt_duration.record(elapsed.as_secs_f64());
+    }
+
+    /// A request this route served with status 200.
+    pub fn served(&self, protocol: &'static str, usage: Option<&Usage>, elapsed: Duration) {
+        self.requests_ok.increment(1);
+        histogram!(REQUEST_DURATION, "protocol" => protocol).record(elapsed.as_secs_f64());
+        if let Some(usage) = usage {
+            let counts = [
+                usage.input_tokens,
+                usage.cache_read_tokens,
+                usage.cache_write_tokens,
+                usage.output_tokens,
+                usage.reasoning_tokens,
+            ];
+            for (counter, count) in self.tokens.iter().zip(counts) {
+                if count > 0 {
+                    counter.increment(count);
+                }
+            }
+        }
+    }
 }

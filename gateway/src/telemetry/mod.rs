@@ -39,3 +39,15 @@ pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
     metrics::describe();
     Ok(handle)
 }
+
+/// Histograms buffer their samples until upkeep drains them; without it memory grows between
+/// scrapes. Runs every five seconds for the life of the process.
+pub fn spawn_metrics_upkeep(handle: PrometheusHandle) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+        }
+    });
+}
