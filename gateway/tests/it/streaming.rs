@@ -259,3 +259,36 @@ async fn a_stream_that_fails_before_its_first_event_fails_over() {
     let payloads = sse_data(&response.text().await.expect("body"));
     assert_eq!(payloads.last().map(String::as_str), Some("[DONE]"));
 }
+
+#[tokio::test]
+async fn a_client_that_hangs_up_cancels_the_upstream_stream() {
+    let fake = FakeProvider::start().await;
+    let gate = Arc::new(Notify::new());
+    fake.push(Behaviour {
+        gate: Some(gate.clone()),
+        ..Behaviour::text("tokens that nobody will read")
+    });
+    let gateway = Gateway::start(&config(&fake.base_url(), ""));
+
+    let response = post(
+        &gateway,
+        "/v1/chat/completions",
+        &chat_body("gpt-test", true),
+    )
+    .await;
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("tokens") {
+        seen.push_str(&String::from_utf8_lossy(
+            &body.next().await.expect("open").expect("bytes"),
+        ));
+    }
+    assert_eq!(fake.abandoned_streams(), 0);
+    // Hang up while the upstream is still generating (held at its gate).
+    drop(body);
+
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_for_abandoned_streams(1))
+        .await
+        .expect("the gateway must drop the upstream stream when its client goes away");
+    gate.notify_one();
+}

@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub options: FakeOptions,
     pub script: Script,
     pub recorder: Recorder,
+    /// Streams whose reader went away before the stream was complete.
+    pub abandoned: Arc<stream::Abandoned>,
     counter: AtomicU64,
 }
 
@@ -45,6 +47,7 @@ impl Shared {
             options,
             script: Script::default(),
             recorder: Recorder::default(),
+            abandoned: Arc::default(),
             counter: AtomicU64::new(0),
         }
     }
@@ -201,7 +204,7 @@ async fn chat(
         include_obfuscation: request.include_obfuscation,
     };
     let transcript = stream::transcript(&head, &behaviour.reply, &usage, &shape);
-    reply.stream(transcript, &behaviour)
+    reply.stream(transcript, &behaviour, Arc::clone(&shared.abandoned))
 }
 
 /// `/openai/deployments/{deployment}/chat/completions` → the deployment.
@@ -274,11 +277,13 @@ impl Responder {
         self,
         transcript: stream::Transcript,
         behaviour: &Behaviour,
+        abandoned: Arc<stream::Abandoned>,
     ) -> Response<ResponseBody> {
         let pacing = Pacing {
             chunk_delay: behaviour.chunk_delay,
             gate: behaviour.gate.clone(),
             disconnect_after_chunks: behaviour.disconnect_after_chunks,
+            abandoned,
         };
         let body = StreamBody::new(stream::body(transcript, pacing));
         let mut response = Response::new(Either::Right(body));

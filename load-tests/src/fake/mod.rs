@@ -111,6 +111,16 @@ impl FakeProvider {
         self.shared.script.set_default(behaviour);
     }
 
+    /// How many streams were abandoned by their reader before they were complete.
+    pub fn abandoned_streams(&self) -> usize {
+        self.shared.abandoned.count()
+    }
+
+    /// Waits until `n` streams have been abandoned by their reader.
+    pub async fn wait_for_abandoned_streams(&self, n: usize) {
+        self.shared.abandoned.wait_for(n).await;
+    }
+
     /// Turns request recording on or off (on by default). Benchmarks turn it off so the log does
     /// not grow without bound.
     pub fn set_recording(&self, enabled: bool) {

@@ -256,6 +256,37 @@ pub(crate) struct Pacing {
     pub chunk_delay: Duration,
     pub gate: Option<Arc<Notify>>,
     pub disconnect_after_chunks: Option<usize>,
+    pub abandoned: Arc<Abandoned>,
+}
+
+/// Counts streams dropped by their reader before their last event (or planned break) was sent:
+/// what a test of "a client that hangs up cancels its upstream request" waits for.
+#[derive(Debug, Default)]
+pub struct Abandoned {
+    count: std::sync::atomic::AtomicUsize,
+    notify: Notify,
+}
+
+impl Abandoned {
+    pub fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` streams have been abandoned.
+    pub async fn wait_for(&self, n: usize) {
+        loop {
+            let notified = self.notify.notified();
+            if self.count() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn record(&self) {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
 }
 
 pub(crate) type FrameStream = BoxStream<'static, Result<Frame<Bytes>, io::Error>>;
@@ -270,6 +301,14 @@ pub(crate) fn body(transcript: Transcript, pacing: Pacing) -> FrameStream {
         gate_after: Option<usize>,
         pacing: Pacing,
         broken: bool,
+        finished: bool,
+    }
+    impl Drop for State {
+        fn drop(&mut self) {
+            if !self.finished && !self.broken {
+                self.pacing.abandoned.record();
+            }
+        }
     }
     let state = State {
         events: transcript.events.into_iter(),
@@ -277,6 +316,7 @@ pub(crate) fn body(transcript: Transcript, pacing: Pacing) -> FrameStream {
         gate_after: transcript.first_content,
         pacing,
         broken: false,
+        finished: false,
     };
     stream::unfold(state, |mut state| async move {
         if state.broken {
@@ -289,7 +329,11 @@ pub(crate) fn body(transcript: Transcript, pacing: Pacing) -> FrameStream {
             let error = io::Error::new(io::ErrorKind::ConnectionAborted, "fake disconnect");
             return Some((Err(error), state));
         }
-        let event = state.events.next()?;
+        let Some(event) = state.events.next() else {
+            state.finished = true;
+            drop(state);
+            return None;
+        };
         if state.sent > 0 {
             if state.gate_after == Some(state.sent - 1)
                 && let Some(gate) = &state.pacing.gate
