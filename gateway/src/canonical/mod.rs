@@ -11,8 +11,9 @@ mod stream;
 mod usage;
 
 pub use request::{
-    ChatRequest, ContentPart, Message, ResponseFormat, Role, Sampling, Tool, ToolChoice,
+    CacheControl, ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, Sampling, Tool,
+    ToolChoice,
 };
 pub use response::{ChatResponse, Choice, FinishReason};
-pub use stream::{EventStream, StreamEvent};
+pub use stream::{Decoded, EventStream, StreamEvent};
 pub use usage::Usage;

@@ -17,16 +17,40 @@ pub struct ChatRequest {
     pub legacy_max_tokens: bool,
     pub stop: Vec<String>,
     pub response_format: Option<ResponseFormat>,
+    /// `none`, `minimal`, `low`, `medium`, `high`, … (OpenAI's scale).
     pub reasoning_effort: Option<String>,
+    /// An explicit thinking budget in tokens (Anthropic's `thinking.budget_tokens`).
+    pub reasoning_budget: Option<u64>,
     /// End-user identifier for abuse monitoring.
     pub user: Option<String>,
     pub metadata: Option<Map<String, Value>>,
     pub stream: bool,
     /// A streaming client asked for the usage summary at the end of the stream.
     pub include_usage: bool,
-    /// Fields with no canonical meaning (OpenAI's `logprobs`, `service_tier`, …), forwarded
-    /// verbatim to OpenAI-family upstreams only.
+    /// Fields of the client's protocol with no (or no exact) canonical meaning — OpenAI's
+    /// `logprobs`, Anthropic's `thinking` object or server tools — forwarded verbatim to
+    /// upstreams of the same family. Other families ignore the ones that are also mapped into
+    /// canonical fields or are purely advisory, and refuse the rest with a 400.
     pub extensions: Map<String, Value>,
+    /// The protocol family `extensions` came from.
+    pub extension_family: Family,
+}
+
+/// A protocol family: one wire format spoken by clients and upstreams alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Family {
+    #[default]
+    OpenAi,
+    Anthropic,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::OpenAi => "OpenAI",
+            Family::Anthropic => "Anthropic",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,6 +60,8 @@ pub struct Sampling {
     pub presence_penalty: Option<f64>,
     pub frequency_penalty: Option<f64>,
     pub seed: Option<i64>,
+    /// Sample only from the k most likely tokens (Anthropic, Gemini).
+    pub top_k: Option<u32>,
     /// Number of alternative answers.
     pub n: Option<u32>,
 }
@@ -78,12 +104,21 @@ pub enum ContentPart {
     ToolResult {
         call_id: String,
         content: Vec<ContentPart>,
+        /// The tool failed; the content describes the error.
+        is_error: bool,
     },
     Reasoning {
         text: String,
         /// Provider signature that must be sent back verbatim in a tool loop.
         signature: Option<String>,
     },
+    /// Reasoning the provider returned encrypted; only sendable back to the same provider.
+    RedactedReasoning {
+        data: String,
+    },
+    /// The end of a cacheable prefix: the part before it should be cached (Anthropic's
+    /// `cache_control`). Protocols without explicit cache markers ignore it.
+    CachePoint(CacheControl),
     Refusal(String),
     /// A part only one protocol family can express (OpenAI's `input_audio`, `file`), kept
     /// verbatim for upstreams of that family.
@@ -97,6 +132,14 @@ pub struct Tool {
     /// JSON Schema of the arguments.
     pub parameters: Option<Value>,
     pub strict: Option<bool>,
+    /// Cache the prompt up to and including this tool definition.
+    pub cache: Option<CacheControl>,
+}
+
+/// A prompt-cache marker. `ttl` is the provider's spelling (`5m`, `1h`); `None` is its default.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CacheControl {
+    pub ttl: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,5 +183,30 @@ impl Message {
             }
         }
         out
+    }
+}
+
+impl ChatRequest {
+    /// A quick input-token estimate (about four characters a token, plus framing per message),
+    /// for `count_tokens` and routing rules. Not a tokenizer: within tens of percent for prose.
+    pub fn estimate_input_tokens(&self) -> u64 {
+        let mut characters = 0usize;
+        let mut images = 0u64;
+        for message in &self.messages {
+            characters += message.text().len();
+            images += message
+                .content
+                .iter()
+                .filter(|part| matches!(part, ContentPart::Image { .. }))
+                .count() as u64;
+        }
+        for tool in &self.tools {
+            characters += tool.name.len() + tool.description.as_ref().map_or(0, String::len);
+            characters += tool
+                .parameters
+                .as_ref()
+                .map_or(0, |schema| schema.to_string().len());
+        }
+        (characters as u64).div_ceil(4) + 3 * self.messages.len() as u64 + 85 * images
     }
 }

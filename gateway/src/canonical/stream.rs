@@ -23,6 +23,16 @@ pub enum StreamEvent {
         choice: u32,
         text: String,
     },
+    /// The signature that closes the reasoning streamed so far (Anthropic thinking blocks).
+    ReasoningSignature {
+        choice: u32,
+        signature: String,
+    },
+    /// Encrypted reasoning, passed through whole.
+    RedactedReasoning {
+        choice: u32,
+        data: String,
+    },
     /// A tool call begins; `index` numbers the calls within the choice.
     ToolCallStart {
         choice: u32,
@@ -41,6 +51,13 @@ pub enum StreamEvent {
     },
     /// Final token counts (the last one seen wins).
     Usage(Usage),
+}
+
+/// What one upstream stream payload meant.
+pub enum Decoded {
+    Events(Vec<StreamEvent>),
+    /// The upstream finished cleanly (`[DONE]`, `message_stop`).
+    Done,
 }
 
 /// A stream of canonical events as a provider yields them; an `Err` ends the stream abnormally.

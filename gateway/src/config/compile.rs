@@ -235,6 +235,7 @@ fn channel(
     let kind = match raw.provider {
         ProviderKindConfig::Openai | ProviderKindConfig::OpenaiCompatible => ProviderKind::OpenAi,
         ProviderKindConfig::Azure => ProviderKind::Azure,
+        ProviderKindConfig::Anthropic => ProviderKind::Anthropic,
         ProviderKindConfig::Mock => ProviderKind::Mock,
     };
     let credential = compiler.secret(
@@ -246,6 +247,7 @@ fn channel(
     let base_url = match (&raw.base_url, kind) {
         (Some(url), _) => compiler.expand(&field("base_url"), url)?,
         (None, ProviderKind::OpenAi) => "https://api.openai.com/v1".to_owned(),
+        (None, ProviderKind::Anthropic) => "https://api.anthropic.com".to_owned(),
         (None, ProviderKind::Mock) => String::new(),
         (None, ProviderKind::Azure) => {
             return Err(compiler.invalid(
@@ -325,6 +327,7 @@ fn channel(
         headers,
         timeouts,
         stream_usage: raw.stream_usage,
+        default_max_tokens: raw.default_max_tokens,
         mock: MockSettings {
             reply: mock.reply,
             chunk_delay: Duration::from_millis(mock.chunk_delay_ms),

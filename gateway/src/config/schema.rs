@@ -64,6 +64,8 @@ pub enum ProviderKindConfig {
     OpenaiCompatible,
     /// Azure OpenAI: deployment path, `api-version` query, `api-key` header.
     Azure,
+    /// Anthropic's Messages API (`x-api-key`, `anthropic-version`).
+    Anthropic,
     /// Answers locally without any network: demos, quick start, load tests.
     Mock,
 }
@@ -103,6 +105,9 @@ pub struct ChannelConfig {
     /// reject it). Defaults to true.
     #[serde(default = "default_true")]
     pub stream_usage: bool,
+    /// `max_tokens` sent to upstreams that require it (Anthropic) when the client set none.
+    #[serde(default = "default_max_tokens")]
+    pub default_max_tokens: u64,
     /// Settings of the `mock` provider.
     #[serde(default)]
     pub mock: Option<MockConfig>,
@@ -110,6 +115,10 @@ pub struct ChannelConfig {
 
 fn default_weight() -> u32 {
     1
+}
+
+fn default_max_tokens() -> u64 {
+    4096
 }
 
 fn default_true() -> bool {

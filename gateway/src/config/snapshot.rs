@@ -64,6 +64,8 @@ pub struct Channel {
     pub headers: HeaderMap,
     pub timeouts: ChannelTimeouts,
     pub stream_usage: bool,
+    /// `max_tokens` for upstreams that require one when the client gave none.
+    pub default_max_tokens: u64,
     pub mock: MockSettings,
     /// Pooled HTTP client for this channel (keeps upstream connections alive).
     pub http: reqwest::Client,

@@ -1,12 +1,39 @@
 //! Inbound client protocols. Each protocol parses its requests into the canonical model and
 //! renders responses, stream events and errors in its own shape; the request path remembers
 //! which protocol a caller speaks so that every answer, including every error, goes back in it.
+//!
+//! The mapping table between the formats lives in the per-protocol `request`, `response` and
+//! `stream` modules, each converting to and from the canonical model only:
+//!
+//! | concept | OpenAI Chat | Anthropic Messages |
+//! |---|---|---|
+//! | system prompt | `system`/`developer` messages | `system` (string or text blocks) |
+//! | tool definitions | `tools[].function{name,parameters}` | `tools[]{name,input_schema}` (+ server tools, Anthropic only) |
+//! | tool choice | `none`/`auto`/`required`/function | `none`/`auto`/`any`/`tool` |
+//! | parallel tool calls | `parallel_tool_calls` | `tool_choice.disable_parallel_tool_use` (inverted) |
+//! | tool call | `tool_calls[]` with JSON-string `arguments` | `tool_use` block with object `input` |
+//! | tool result | `tool` message | `tool_result` blocks first in a user message |
+//! | images | `image_url` (URL or data URL) | `image` block (base64 or url source) |
+//! | JSON mode / schema | `response_format` | `output_config.format` (json_schema; JSON mode → object schema) |
+//! | stop sequences, max tokens | `stop`, `max_completion_tokens`/`max_tokens` | `stop_sequences`, `max_tokens` (required; channel default) |
+//! | reasoning | `reasoning_effort` | `thinking` (budget) / `output_config.effort`; signed blocks round-trip |
+//! | prompt caching | automatic | `cache_control` → canonical cache points |
+//! | finish reason | `stop`/`length`/`tool_calls`/`content_filter` | `end_turn`/`max_tokens`/`tool_use`/`refusal` |
+//! | usage | `prompt_tokens` includes cache | `input_tokens` excludes cache |
+//!
+//! What a target cannot express is refused with a 400 naming the field (`n > 1`, penalties and
+//! `seed` to Anthropic; OpenAI-only parameters such as `logprobs` to Anthropic; Anthropic server
+//! tools to OpenAI), never dropped silently. Advisory fields (`store`, `service_tier`,
+//! `prompt_cache_key`, …) are ignored by targets that have no such notion.
 
+pub mod anthropic;
 pub mod models;
 pub mod openai_chat;
 
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 
+use crate::canonical::{ChatRequest, ChatResponse, StreamEvent, Usage};
 use crate::error::GatewayError;
 
 /// The protocol a client speaks.
@@ -14,12 +41,50 @@ use crate::error::GatewayError;
 pub enum ClientProtocol {
     /// OpenAI's API: chat completions, models.
     OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
 }
 
 impl ClientProtocol {
     pub fn as_str(self) -> &'static str {
         match self {
             ClientProtocol::OpenAi => "openai",
+            ClientProtocol::Anthropic => "anthropic",
+        }
+    }
+
+    /// Parses a request body into the canonical request.
+    pub fn decode(self, body: &[u8]) -> Result<ChatRequest, GatewayError> {
+        match self {
+            ClientProtocol::OpenAi => {
+                openai_chat::request::decode(openai_chat::request::parse_body(body)?)
+            }
+            ClientProtocol::Anthropic => {
+                anthropic::request::decode(anthropic::request::parse_body(body)?, false)
+            }
+        }
+    }
+
+    /// Renders a complete answer.
+    pub fn encode_response(self, response: &ChatResponse) -> Response {
+        match self {
+            ClientProtocol::OpenAi => {
+                axum::Json(openai_chat::response::encode(response)).into_response()
+            }
+            ClientProtocol::Anthropic => {
+                axum::Json(anthropic::response::encode(response)).into_response()
+            }
+        }
+    }
+
+    pub fn stream_encoder(self, request: &ChatRequest) -> StreamEncoder {
+        match self {
+            ClientProtocol::OpenAi => StreamEncoder::OpenAi(
+                openai_chat::stream::ChunkEncoder::new(request.include_usage),
+            ),
+            ClientProtocol::Anthropic => {
+                StreamEncoder::Anthropic(anthropic::stream::EventEncoder::new())
+            }
         }
     }
 
@@ -27,6 +92,46 @@ impl ClientProtocol {
     pub fn error_response(self, error: &GatewayError) -> Response {
         match self {
             ClientProtocol::OpenAi => openai_chat::error::error_response(error),
+            ClientProtocol::Anthropic => anthropic::error::error_response(error),
+        }
+    }
+}
+
+/// Canonical stream events → the client protocol's stream, one event at a time.
+pub enum StreamEncoder {
+    OpenAi(openai_chat::stream::ChunkEncoder),
+    Anthropic(anthropic::stream::EventEncoder),
+}
+
+impl StreamEncoder {
+    /// The bytes for one event; `None` when it produces nothing by itself.
+    pub fn encode(&mut self, event: StreamEvent) -> Option<Bytes> {
+        match self {
+            StreamEncoder::OpenAi(encoder) => encoder.encode(event),
+            StreamEncoder::Anthropic(encoder) => encoder.encode(event),
+        }
+    }
+
+    /// The closing bytes of a stream that completed.
+    pub fn finish(&mut self) -> Bytes {
+        match self {
+            StreamEncoder::OpenAi(encoder) => encoder.finish(),
+            StreamEncoder::Anthropic(encoder) => encoder.finish(),
+        }
+    }
+
+    /// The in-band error for a stream that broke after it started.
+    pub fn error(&self, error: &GatewayError) -> Bytes {
+        match self {
+            StreamEncoder::OpenAi(_) => openai_chat::error::stream_error(error),
+            StreamEncoder::Anthropic(_) => anthropic::error::stream_error(error),
+        }
+    }
+
+    pub fn usage(&self) -> Option<Usage> {
+        match self {
+            StreamEncoder::OpenAi(encoder) => encoder.usage(),
+            StreamEncoder::Anthropic(encoder) => encoder.usage(),
         }
     }
 }

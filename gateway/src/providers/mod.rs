@@ -6,6 +6,7 @@
 //! over for every provider alike. The `mock` provider answers locally and is driven by the same
 //! loop through its own entry points.
 
+pub mod anthropic;
 pub mod mock;
 pub mod openai;
 
@@ -14,9 +15,11 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 
+use crate::canonical::Decoded;
 use crate::canonical::{ChatRequest, ChatResponse};
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::anthropic::stream::EventDecoder;
 use crate::protocols::openai_chat::stream::ChunkDecoder;
 
 /// Every provider kind. Matches over it are exhaustive so the compiler lists every place a new
@@ -27,6 +30,8 @@ pub enum ProviderKind {
     OpenAi,
     /// Azure OpenAI: same wire format, deployment URLs and an `api-key` header.
     Azure,
+    /// Anthropic's Messages API.
+    Anthropic,
     /// Local deterministic answers; no network.
     Mock,
 }
@@ -36,6 +41,7 @@ impl ProviderKind {
         match self {
             ProviderKind::OpenAi => "openai",
             ProviderKind::Azure => "azure",
+            ProviderKind::Anthropic => "anthropic",
             ProviderKind::Mock => "mock",
         }
     }
@@ -69,7 +75,7 @@ pub trait HttpProvider: Send + Sync {
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError>;
 
     /// A fresh decoder for one streamed answer.
-    fn stream_decoder(&self) -> ChunkDecoder;
+    fn stream_decoder(&self) -> StreamDecoder;
 
     /// Turns an upstream error response into the error the client sees.
     fn classify_error(
@@ -86,6 +92,7 @@ pub fn http_provider(kind: ProviderKind) -> Option<&'static dyn HttpProvider> {
     match kind {
         ProviderKind::OpenAi => Some(&openai::OPENAI),
         ProviderKind::Azure => Some(&openai::AZURE),
+        ProviderKind::Anthropic => Some(&anthropic::ANTHROPIC),
         ProviderKind::Mock => None,
     }
 }
@@ -152,4 +159,20 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     value("retry-after")
         .and_then(|secs| secs.trim().parse::<f64>().ok())
         .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+}
+
+/// Upstream stream payloads → canonical events, per wire format.
+pub enum StreamDecoder {
+    OpenAi(ChunkDecoder),
+    Anthropic(EventDecoder),
+}
+
+impl StreamDecoder {
+    /// Decodes one SSE event (`event` is its name, `message` when it had none).
+    pub fn decode(&mut self, event: &str, data: &str) -> Result<Decoded, GatewayError> {
+        match self {
+            StreamDecoder::OpenAi(decoder) => decoder.decode(data),
+            StreamDecoder::Anthropic(decoder) => decoder.decode(event, data),
+        }
+    }
 }

@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use bytes::Bytes;
 
-use super::{HttpProvider, UpstreamFailure, UpstreamRequest, retry_after};
+use super::{HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, retry_after};
 use crate::canonical::{ChatRequest, ChatResponse};
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
@@ -74,7 +74,7 @@ impl HttpProvider for OpenAiCompatible {
         upstream_model: &str,
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
-        let wire = request::encode(canonical, upstream_model, channel.stream_usage);
+        let wire = request::encode(canonical, upstream_model, channel.stream_usage)?;
         let body = serde_json::to_vec(&wire).map_err(|error| {
             GatewayError::new(
                 ErrorKind::Internal,
@@ -100,8 +100,8 @@ impl HttpProvider for OpenAiCompatible {
         response::decode(body)
     }
 
-    fn stream_decoder(&self) -> ChunkDecoder {
-        ChunkDecoder::default()
+    fn stream_decoder(&self) -> StreamDecoder {
+        StreamDecoder::OpenAi(ChunkDecoder::default())
     }
 
     fn classify_error(

@@ -21,11 +21,10 @@ use futures_util::StreamExt;
 use tracing::{Instrument, info_span};
 
 use crate::app::AppState;
-use crate::canonical::{ChatRequest, ChatResponse, EventStream, StreamEvent};
+use crate::canonical::{ChatRequest, ChatResponse, Decoded, EventStream, StreamEvent};
 use crate::config::{Channel, Route};
 use crate::error::{ErrorKind, GatewayError};
-use crate::protocols::openai_chat::stream::{ChunkDecoder, Decoded};
-use crate::providers::{self, HttpProvider, ProviderKind, UpstreamFailure};
+use crate::providers::{self, HttpProvider, ProviderKind, StreamDecoder, UpstreamFailure};
 use crate::telemetry::metrics;
 
 /// A committed answer.
@@ -324,7 +323,7 @@ type SseStream = std::pin::Pin<
 
 struct UpstreamStream {
     sse: SseStream,
-    decoder: ChunkDecoder,
+    decoder: StreamDecoder,
     pending: VecDeque<StreamEvent>,
     idle: Duration,
     channel: String,
@@ -380,7 +379,7 @@ impl UpstreamStream {
                         ),
                     );
                 }
-                Some(Ok(event)) => match self.decoder.decode(&event.data) {
+                Some(Ok(event)) => match self.decoder.decode(&event.event, &event.data) {
                     Ok(Decoded::Done) => self.done = true,
                     Ok(Decoded::Events(events)) => self.pending.extend(events),
                     Err(error) => {

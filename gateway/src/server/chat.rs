@@ -20,15 +20,13 @@ use crate::canonical::{EventStream, StreamEvent};
 use crate::config::{Route, Snapshot};
 use crate::error::GatewayError;
 use crate::policy::{self, limits::RateLimitStatus};
-use crate::protocols::ClientProtocol;
-use crate::protocols::openai_chat::{error::stream_error, request, response, stream::ChunkEncoder};
+use crate::protocols::{ClientProtocol, StreamEncoder};
 use crate::routing::{self, attempt::Answer};
 use crate::telemetry::metrics;
 
-const PROTOCOL: ClientProtocol = ClientProtocol::OpenAi;
-
 /// What is known about a request so far, for its usage record.
 struct Context {
+    protocol: ClientProtocol,
     request_id: String,
     started: Instant,
     key_name: String,
@@ -39,12 +37,61 @@ struct Context {
     rate_limit: Option<RateLimitStatus>,
 }
 
-pub async fn chat_completions(
+/// `POST /v1/chat/completions` (OpenAI).
+pub async fn openai_chat_completions(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    serve_chat(ClientProtocol::OpenAi, app, headers, body).await
+}
+
+/// `POST /v1/messages` (Anthropic).
+pub async fn anthropic_messages(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    serve_chat(ClientProtocol::Anthropic, app, headers, body).await
+}
+
+/// `POST /v1/messages/count_tokens` (Anthropic): an estimate from the canonical request, after
+/// the same key, model and permission checks as a real request.
+pub async fn anthropic_count_tokens(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let protocol = ClientProtocol::Anthropic;
+    let counted = async {
+        let snapshot = app.snapshot.load_full();
+        let principal = policy::authenticate(&snapshot, &headers)?;
+        let bytes = body::read(body, &headers, &snapshot.server).await?;
+        let wire = crate::protocols::anthropic::request::parse_body(&bytes)?;
+        let request = crate::protocols::anthropic::request::decode(wire, true)?;
+        let model = snapshot.resolve_model(&request.model);
+        if !snapshot.routes.contains_key(model) {
+            return Err(GatewayError::model_not_found(model));
+        }
+        if !principal.role.permits(&request.model) {
+            policy::authorize_model(&principal, model)?;
+        }
+        Ok::<_, GatewayError>(request.estimate_input_tokens())
+    };
+    match counted.await {
+        Ok(tokens) => axum::Json(serde_json::json!({"input_tokens": tokens})).into_response(),
+        Err(error) => protocol.error_response(&error),
+    }
+}
+
+async fn serve_chat(
+    protocol: ClientProtocol,
+    app: Arc<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let mut context = Context {
+        protocol,
         request_id: app.next_request_id(),
         started: Instant::now(),
         key_name: String::new(),
@@ -53,7 +100,7 @@ pub async fn chat_completions(
         attempts: 0,
         rate_limit: None,
     };
-    let span = info_span!("request", request_id = %context.request_id, protocol = PROTOCOL.as_str(), model = field::Empty, channel = field::Empty);
+    let span = info_span!("request", request_id = %context.request_id, protocol = protocol.as_str(), model = field::Empty, channel = field::Empty);
     async {
         let result = handle(&app, &headers, body, &mut context).await;
         let mut response = match result {
@@ -61,7 +108,7 @@ pub async fn chat_completions(
             Err(error) => {
                 tracing::info!(status = error.status.as_u16(), error = %error.message, "request failed");
                 record(&context, error.status.as_u16(), None, false);
-                PROTOCOL.error_response(&error)
+                protocol.error_response(&error)
             }
         };
         decorate(response.headers_mut(), &context);
@@ -83,7 +130,7 @@ async fn handle(
     context.rate_limit = policy::check_rate_limit(&app.state, &principal)?;
 
     let bytes = body::read(body, headers, &snapshot.server).await?;
-    let request = request::decode(request::parse_body(&bytes)?)?;
+    let request = context.protocol.decode(&bytes)?;
     let model = snapshot.resolve_model(&request.model);
     let routes = routing::candidates(&snapshot, &app.health, model)?;
     context.model = model.to_owned();
@@ -108,18 +155,22 @@ async fn handle(
     match served.answer {
         Answer::Complete(answer) => {
             let usage = answer.usage;
-            let response = axum::Json(response::encode(&answer)).into_response();
+            let response = context.protocol.encode_response(&answer);
             record(context, 200, usage, false);
             Ok(response)
         }
-        Answer::Stream(events) => Ok(stream_response(events, request.include_usage, context)),
+        Answer::Stream(events) => Ok(stream_response(
+            events,
+            context.protocol.stream_encoder(&request),
+            context,
+        )),
     }
 }
 
 fn record(context: &Context, status: u16, usage: Option<crate::canonical::Usage>, stream: bool) {
     accounting::record(&UsageRecord {
         request_id: &context.request_id,
-        protocol: PROTOCOL.as_str(),
+        protocol: context.protocol.as_str(),
         key_name: &context.key_name,
         model: &context.model,
         channel: context
@@ -179,11 +230,12 @@ fn go_duration(duration: Duration) -> String {
     }
 }
 
-fn stream_response(events: EventStream, include_usage: bool, context: &Context) -> Response {
+fn stream_response(events: EventStream, encoder: StreamEncoder, context: &Context) -> Response {
     let state = ClientStream {
         events,
-        encoder: ChunkEncoder::new(include_usage),
+        encoder,
         context: Context {
+            protocol: context.protocol,
             request_id: context.request_id.clone(),
             started: context.started,
             key_name: context.key_name.clone(),
@@ -221,7 +273,7 @@ fn stream_response(events: EventStream, include_usage: bool, context: &Context) 
 /// which also drops and so cancels the upstream request).
 struct ClientStream {
     events: EventStream,
-    encoder: ChunkEncoder,
+    encoder: StreamEncoder,
     context: Context,
     first_token: bool,
     outcome: Option<&'static str>,
@@ -238,7 +290,7 @@ impl ClientStream {
                     if !self.first_token && !matches!(event, StreamEvent::Start { .. }) {
                         self.first_token = true;
                         metrics::time_to_first_token(
-                            PROTOCOL.as_str(),
+                            self.context.protocol.as_str(),
                             self.context.started.elapsed(),
                         );
                     }
@@ -249,7 +301,7 @@ impl ClientStream {
                 Some(Err(error)) => {
                     tracing::warn!(request_id = %self.context.request_id, error = %error, "upstream stream failed after it started");
                     self.outcome = Some("upstream_error");
-                    return Some(stream_error(&error));
+                    return Some(self.encoder.error(&error));
                 }
                 None => {
                     self.outcome = Some("complete");

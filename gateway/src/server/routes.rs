@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use super::chat::chat_completions;
+use super::chat::{anthropic_count_tokens, anthropic_messages, openai_chat_completions};
 use crate::app::AppState;
 use crate::error::{ErrorKind, GatewayError};
 use crate::policy;
@@ -20,7 +20,9 @@ use crate::protocols::{ClientProtocol, models};
 
 pub fn router(app: Arc<AppState>) -> Router {
     Router::new()
-        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/chat/completions", post(openai_chat_completions))
+        .route("/v1/messages", post(anthropic_messages))
+        .route("/v1/messages/count_tokens", post(anthropic_count_tokens))
         .route("/v1/models", get(list_models))
         .route("/v1/models/{model}", get(get_model))
         .route("/health", get(health))

@@ -8,7 +8,7 @@ use super::wire::{
     WireTool, WireToolCall,
 };
 use crate::canonical::{
-    ChatRequest, ContentPart, Message, ResponseFormat, Role, Sampling, Tool, ToolChoice,
+    ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, Sampling, Tool, ToolChoice,
 };
 use crate::error::GatewayError;
 
@@ -146,6 +146,7 @@ pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
             presence_penalty: wire.presence_penalty,
             frequency_penalty: wire.frequency_penalty,
             seed: wire.seed,
+            top_k: None,
             n: wire.n,
         },
         max_output_tokens,
@@ -165,6 +166,8 @@ pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
         stream,
         include_usage,
         extensions,
+        extension_family: Family::OpenAi,
+        reasoning_budget: None,
     })
 }
 
@@ -184,6 +187,7 @@ fn decode_tool(function: WireFunction) -> Tool {
         description: function.description,
         parameters: function.parameters,
         strict: function.strict,
+        cache: None,
     }
 }
 
@@ -265,7 +269,11 @@ fn decode_message(index: usize, wire: WireMessage) -> Result<Message, GatewayErr
                     ));
                 }
             };
-            content = vec![ContentPart::ToolResult { call_id, content }];
+            content = vec![ContentPart::ToolResult {
+                call_id,
+                content,
+                is_error: false,
+            }];
         }
         Role::System | Role::Developer | Role::User => {
             if content.is_empty() {
@@ -416,8 +424,31 @@ fn decode_response_format(value: Value) -> Result<ResponseFormat, GatewayError> 
     }
 }
 
+/// Extension fields of other families that an OpenAI upstream may ignore: advisory, or already
+/// mapped into canonical fields.
+const IGNORABLE_ANTHROPIC_FIELDS: &[&str] = &["thinking", "output_config", "service_tier"];
+
 /// Builds the upstream request body for an OpenAI-family server.
-pub fn encode(request: &ChatRequest, upstream_model: &str, ask_for_usage: bool) -> WireRequest {
+pub fn encode(
+    request: &ChatRequest,
+    upstream_model: &str,
+    ask_for_usage: bool,
+) -> Result<WireRequest, GatewayError> {
+    if request.extension_family != Family::OpenAi
+        && let Some(field) = request
+            .extensions
+            .keys()
+            .find(|key| !IGNORABLE_ANTHROPIC_FIELDS.contains(&key.as_str()))
+    {
+        return Err(GatewayError::invalid_param(
+            field.as_str(),
+            format!(
+                "`{field}` is a {}-only parameter and cannot be sent to an OpenAI-compatible model.",
+                request.extension_family.name()
+            ),
+        ));
+    }
+    let forward_extensions = request.extension_family == Family::OpenAi;
     let messages = request.messages.iter().map(encode_message).collect();
     let tools = (!request.tools.is_empty()).then(|| {
         request
@@ -436,7 +467,7 @@ pub fn encode(request: &ChatRequest, upstream_model: &str, ask_for_usage: bool) 
     });
     let mut extra = Map::new();
     let mut stream_extra = Map::new();
-    for (key, value) in &request.extensions {
+    for (key, value) in request.extensions.iter().filter(|_| forward_extensions) {
         match key.strip_prefix("stream_options.") {
             Some(option) => {
                 stream_extra.insert(option.to_owned(), value.clone());
@@ -457,7 +488,7 @@ pub fn encode(request: &ChatRequest, upstream_model: &str, ask_for_usage: bool) 
     } else {
         (None, request.max_output_tokens)
     };
-    WireRequest {
+    Ok(WireRequest {
         model: upstream_model.to_owned(),
         messages,
         stream: request.stream.then_some(true),
@@ -485,7 +516,7 @@ pub fn encode(request: &ChatRequest, upstream_model: &str, ask_for_usage: bool) 
         functions: None,
         function_call: None,
         extra,
-    }
+    })
 }
 
 fn encode_role(role: Role) -> &'static str {
@@ -520,7 +551,9 @@ fn encode_message(message: &Message) -> WireMessage {
                     arguments: arguments.clone(),
                 },
             }),
-            ContentPart::ToolResult { call_id, content } => {
+            ContentPart::ToolResult {
+                call_id, content, ..
+            } => {
                 wire.tool_call_id = Some(call_id.clone());
                 parts.extend(content.iter().filter_map(encode_part));
             }
@@ -571,6 +604,8 @@ fn encode_part(part: &ContentPart) -> Option<Value> {
         // OpenAI Chat has no field for reasoning in requests; tool calls and results are
         // carried by their own message fields.
         ContentPart::Reasoning { .. }
+        | ContentPart::RedactedReasoning { .. }
+        | ContentPart::CachePoint(_)
         | ContentPart::ToolCall { .. }
         | ContentPart::ToolResult { .. } => {
             return None;

@@ -131,8 +131,12 @@ fn encode_choice(choice: &Choice) -> WireChoice {
                     arguments: arguments.clone(),
                 },
             }),
-            ContentPart::Image { .. } | ContentPart::ToolResult { .. } | ContentPart::Opaque(_) => {
-            }
+            // Chat Completions has no field for these in a response.
+            ContentPart::Image { .. }
+            | ContentPart::ToolResult { .. }
+            | ContentPart::Opaque(_)
+            | ContentPart::RedactedReasoning { .. }
+            | ContentPart::CachePoint(_) => {}
         }
     }
     if !tool_calls.is_empty() {

@@ -14,7 +14,7 @@ use super::response::{decode_usage, encode_usage};
 use super::wire::{
     UsageField, WireChunk, WireChunkChoice, WireDelta, WireFunctionDelta, WireToolCallDelta,
 };
-use crate::canonical::{FinishReason, StreamEvent, Usage};
+use crate::canonical::{Decoded, FinishReason, StreamEvent, Usage};
 use crate::error::{ErrorKind, GatewayError};
 
 /// Turns each upstream `data:` payload into canonical events.
@@ -23,13 +23,6 @@ pub struct ChunkDecoder {
     started: bool,
     /// (choice, tool index) pairs whose start has been emitted.
     tool_calls: HashSet<(u32, u32)>,
-}
-
-/// What one upstream SSE payload meant.
-pub enum Decoded {
-    Events(Vec<StreamEvent>),
-    /// `[DONE]`: the upstream finished cleanly.
-    Done,
 }
 
 impl ChunkDecoder {
@@ -250,6 +243,10 @@ impl ChunkEncoder {
             ),
             StreamEvent::Usage(usage) => {
                 self.usage = Some(usage);
+                return None;
+            }
+            // Chat Completions chunks have no field for reasoning signatures.
+            StreamEvent::ReasoningSignature { .. } | StreamEvent::RedactedReasoning { .. } => {
                 return None;
             }
         };

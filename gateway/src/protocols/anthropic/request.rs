@@ -1,0 +1,826 @@
+//! Anthropic Messages requests: wire → canonical (inbound) and canonical → wire (to Anthropic
+//! upstreams).
+//!
+//! Mapping notes (the rest of the table is in `protocols/mod.rs`):
+//! - A user message with `tool_result` blocks becomes one canonical tool message per result,
+//!   followed by a user message with the remaining blocks; on the way out, consecutive tool and
+//!   user messages merge back into one user message with the results first, as Anthropic requires.
+//! - `cache_control` on a block becomes a [`ContentPart::CachePoint`] right after it.
+//! - `thinking` maps to `reasoning_budget` (and `reasoning_effort` for other families) and is
+//!   kept verbatim for Anthropic upstreams.
+
+use serde_json::{Map, Value, json};
+
+use super::wire::{
+    KnownBlock, WireBlock, WireCacheControl, WireContent, WireImageSource, WireMessage,
+    WireMetadata, WireRequest, WireToolChoice,
+};
+use crate::canonical::{
+    CacheControl, ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, Sampling, Tool,
+    ToolChoice,
+};
+use crate::error::GatewayError;
+
+/// Parses a body, naming the field at fault.
+pub fn parse_body(body: &[u8]) -> Result<WireRequest, GatewayError> {
+    serde_json::from_slice(body).map_err(|error| {
+        if error.is_syntax() || error.is_eof() {
+            return GatewayError::invalid(format!("The request body is not valid JSON: {error}"));
+        }
+        let deserializer = &mut serde_json::Deserializer::from_slice(body);
+        match serde_path_to_error::deserialize::<_, WireRequest>(deserializer) {
+            Ok(_) => GatewayError::invalid(format!("Invalid request body: {error}")),
+            Err(error) => {
+                let path = error.path().to_string();
+                GatewayError::invalid_param(path.clone(), format!("{path}: {}", error.into_inner()))
+            }
+        }
+    })
+}
+
+/// Converts an Anthropic request into the canonical one. `count_only` is for `count_tokens`,
+/// which has no `max_tokens`.
+pub fn decode(wire: WireRequest, count_only: bool) -> Result<ChatRequest, GatewayError> {
+    if wire.model.trim().is_empty() {
+        return Err(GatewayError::invalid_param(
+            "model",
+            "model: Field required",
+        ));
+    }
+    let max_output_tokens = match (wire.max_tokens, count_only) {
+        (Some(max), _) => Some(max),
+        (None, true) => None,
+        (None, false) => {
+            return Err(GatewayError::invalid_param(
+                "max_tokens",
+                "max_tokens: Field required",
+            ));
+        }
+    };
+    if wire.messages.is_empty() {
+        return Err(GatewayError::invalid_param(
+            "messages",
+            "messages: at least one message is required",
+        ));
+    }
+    for (field, value, max) in [
+        ("temperature", wire.temperature, 1.0),
+        ("top_p", wire.top_p, 1.0),
+    ] {
+        if let Some(value) = value
+            && !(0.0..=max).contains(&value)
+        {
+            return Err(GatewayError::invalid_param(
+                field,
+                format!("{field}: must be between 0 and {max}"),
+            ));
+        }
+    }
+
+    let mut messages = Vec::with_capacity(wire.messages.len() + 1);
+    if let Some(system) = wire.system {
+        let content = decode_content(system, "system", Role::System)?;
+        messages.push(Message {
+            role: Role::System,
+            name: None,
+            content: content.0,
+            plain_text: content.1,
+        });
+    }
+    for (index, message) in wire.messages.into_iter().enumerate() {
+        decode_message(index, message, &mut messages)?;
+    }
+
+    let mut extensions = wire.extra;
+    let (tools, server_tools) = decode_tools(wire.tools.unwrap_or_default())?;
+    if !server_tools.is_empty() {
+        extensions.insert("tools".to_owned(), Value::Array(server_tools));
+    }
+    let (tool_choice, parallel_tool_calls) = match wire.tool_choice {
+        Some(choice) => decode_tool_choice(choice)?,
+        None => (None, None),
+    };
+    let (reasoning_effort, reasoning_budget) =
+        decode_thinking(wire.thinking.as_ref(), wire.output_config.as_ref());
+    let response_format = wire
+        .output_config
+        .as_ref()
+        .and_then(|config| config.get("format"))
+        .and_then(|format| format.get("schema"))
+        .map(|schema| ResponseFormat::JsonSchema {
+            name: "response".to_owned(),
+            description: None,
+            schema: Some(schema.clone()),
+            strict: Some(true),
+        });
+    if let Some(thinking) = wire.thinking {
+        extensions.insert("thinking".to_owned(), thinking);
+    }
+    if let Some(output_config) = wire.output_config {
+        extensions.insert("output_config".to_owned(), output_config);
+    }
+    let stream = wire.stream.unwrap_or(false);
+    Ok(ChatRequest {
+        model: wire.model,
+        messages,
+        tools,
+        tool_choice,
+        parallel_tool_calls,
+        sampling: Sampling {
+            temperature: wire.temperature,
+            top_p: wire.top_p,
+            top_k: wire.top_k,
+            ..Sampling::default()
+        },
+        max_output_tokens,
+        legacy_max_tokens: false,
+        stop: wire.stop_sequences.unwrap_or_default(),
+        response_format,
+        reasoning_effort,
+        reasoning_budget,
+        user: wire.metadata.and_then(|metadata| metadata.user_id),
+        metadata: None,
+        stream,
+        include_usage: stream,
+        extensions,
+        extension_family: Family::Anthropic,
+    })
+}
+
+fn decode_thinking(
+    thinking: Option<&Value>,
+    output_config: Option<&Value>,
+) -> (Option<String>, Option<u64>) {
+    let effort = output_config
+        .and_then(|config| config.get("effort"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    match thinking
+        .and_then(|thinking| thinking.get("type"))
+        .and_then(Value::as_str)
+    {
+        Some("enabled") => {
+            let budget = thinking
+                .and_then(|thinking| thinking.get("budget_tokens"))
+                .and_then(Value::as_u64);
+            let effort = effort.or_else(|| {
+                budget.map(|budget| match budget {
+                    0..=2048 => "low".to_owned(),
+                    2049..=8192 => "medium".to_owned(),
+                    _ => "high".to_owned(),
+                })
+            });
+            (effort, budget)
+        }
+        Some("disabled") => (Some("none".to_owned()), None),
+        Some("adaptive") => (effort.or_else(|| Some("medium".to_owned())), None),
+        _ => (effort, None),
+    }
+}
+
+fn cache_point(cache: Option<WireCacheControl>) -> Option<ContentPart> {
+    cache.map(|cache| ContentPart::CachePoint(CacheControl { ttl: cache.ttl }))
+}
+
+/// Decodes content into parts; the flag says whether it was a bare string.
+fn decode_content(
+    content: WireContent,
+    field: &str,
+    role: Role,
+) -> Result<(Vec<ContentPart>, bool), GatewayError> {
+    match content {
+        WireContent::Text(text) => Ok((vec![ContentPart::Text(text)], true)),
+        WireContent::Blocks(blocks) => {
+            let mut parts = Vec::with_capacity(blocks.len());
+            for (index, block) in blocks.into_iter().enumerate() {
+                decode_block(&format!("{field}.{index}"), role, block, &mut parts)?;
+            }
+            Ok((parts, false))
+        }
+    }
+}
+
+fn decode_block(
+    field: &str,
+    role: Role,
+    block: WireBlock,
+    parts: &mut Vec<ContentPart>,
+) -> Result<(), GatewayError> {
+    let block = match block {
+        WireBlock::Known(block) => block,
+        WireBlock::Other(value) => {
+            let kind = value
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown");
+            return Err(GatewayError::invalid_param(
+                format!("{field}.type"),
+                format!(
+                    "{field}: content blocks of type `{kind}` are not supported by this gateway"
+                ),
+            ));
+        }
+    };
+    let cache = match (block, role) {
+        (
+            KnownBlock::Text {
+                text,
+                cache_control,
+            },
+            _,
+        ) => {
+            parts.push(ContentPart::Text(text));
+            cache_control
+        }
+        (
+            KnownBlock::Image {
+                source,
+                cache_control,
+            },
+            Role::User | Role::Tool,
+        ) => {
+            let url = match source {
+                WireImageSource::Base64 { media_type, data } => {
+                    format!("data:{media_type};base64,{data}")
+                }
+                WireImageSource::Url { url } => url,
+            };
+            parts.push(ContentPart::Image { url, detail: None });
+            cache_control
+        }
+        (
+            KnownBlock::ToolUse {
+                id,
+                name,
+                input,
+                cache_control,
+            },
+            Role::Assistant,
+        ) => {
+            let arguments = if input.is_null() {
+                "{}".to_owned()
+            } else {
+                input.to_string()
+            };
+            parts.push(ContentPart::ToolCall {
+                id,
+                name,
+                arguments,
+            });
+            cache_control
+        }
+        (
+            KnownBlock::ToolResult {
+                tool_use_id,
+                content,
+                is_error,
+                cache_control,
+            },
+            Role::User,
+        ) => {
+            let content = match content {
+                Some(content) => {
+                    decode_content(content, &format!("{field}.content"), Role::Tool)?.0
+                }
+                None => Vec::new(),
+            };
+            parts.push(ContentPart::ToolResult {
+                call_id: tool_use_id,
+                content,
+                is_error: is_error.unwrap_or(false),
+            });
+            cache_control
+        }
+        (
+            KnownBlock::Thinking {
+                thinking,
+                signature,
+            },
+            Role::Assistant,
+        ) => {
+            let signature = (!signature.is_empty()).then_some(signature);
+            parts.push(ContentPart::Reasoning {
+                text: thinking,
+                signature,
+            });
+            None
+        }
+        (KnownBlock::RedactedThinking { data }, Role::Assistant) => {
+            parts.push(ContentPart::RedactedReasoning { data });
+            None
+        }
+        (_, role) => {
+            return Err(GatewayError::invalid_param(
+                format!("{field}.type"),
+                format!(
+                    "{field}: this block type is not allowed in a `{}` message",
+                    role_name(role)
+                ),
+            ));
+        }
+    };
+    parts.extend(cache_point(cache));
+    Ok(())
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Assistant => "assistant",
+        Role::System | Role::Developer => "system",
+        Role::User | Role::Tool => "user",
+    }
+}
+
+/// One Anthropic message may become several canonical ones (tool results, then the rest).
+fn decode_message(
+    index: usize,
+    wire: WireMessage,
+    out: &mut Vec<Message>,
+) -> Result<(), GatewayError> {
+    let role = match wire.role.as_str() {
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        other => {
+            return Err(GatewayError::invalid_param(
+                format!("messages.{index}.role"),
+                format!(
+                    "messages.{index}.role: Input should be 'user' or 'assistant', not '{other}'"
+                ),
+            ));
+        }
+    };
+    let (parts, plain_text) =
+        decode_content(wire.content, &format!("messages.{index}.content"), role)?;
+    if role == Role::Assistant {
+        out.push(Message {
+            role,
+            name: None,
+            content: parts,
+            plain_text,
+        });
+        return Ok(());
+    }
+    let mut rest = Vec::new();
+    for part in parts {
+        match part {
+            ContentPart::ToolResult { .. } => out.push(Message {
+                role: Role::Tool,
+                name: None,
+                content: vec![part],
+                plain_text: false,
+            }),
+            // A cache marker right after a tool result belongs to that result.
+            ContentPart::CachePoint(_)
+                if rest.is_empty() && out.last().is_some_and(|last| last.role == Role::Tool) =>
+            {
+                if let Some(last) = out.last_mut() {
+                    last.content.push(part);
+                }
+            }
+            other => rest.push(other),
+        }
+    }
+    if !rest.is_empty() {
+        out.push(Message {
+            role: Role::User,
+            name: None,
+            content: rest,
+            plain_text,
+        });
+    }
+    Ok(())
+}
+
+/// Custom tools become canonical tools; server tools (`web_search_…`, `bash_…`) stay verbatim.
+fn decode_tools(tools: Vec<Value>) -> Result<(Vec<Tool>, Vec<Value>), GatewayError> {
+    let mut custom = Vec::with_capacity(tools.len());
+    let mut server = Vec::new();
+    for (index, tool) in tools.into_iter().enumerate() {
+        let kind = tool.get("type").and_then(Value::as_str);
+        if kind.is_some_and(|kind| kind != "custom") {
+            server.push(tool);
+            continue;
+        }
+        let name = tool.get("name").and_then(Value::as_str).ok_or_else(|| {
+            GatewayError::invalid_param(
+                format!("tools.{index}.name"),
+                format!("tools.{index}.name: Field required"),
+            )
+        })?;
+        let cache = tool
+            .get("cache_control")
+            .and_then(|cache| serde_json::from_value::<WireCacheControl>(cache.clone()).ok())
+            .map(|cache| CacheControl { ttl: cache.ttl });
+        custom.push(Tool {
+            name: name.to_owned(),
+            description: tool
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            parameters: tool.get("input_schema").cloned(),
+            strict: tool.get("strict").and_then(Value::as_bool),
+            cache,
+        });
+    }
+    Ok((custom, server))
+}
+
+fn decode_tool_choice(
+    choice: WireToolChoice,
+) -> Result<(Option<ToolChoice>, Option<bool>), GatewayError> {
+    let parallel = choice.disable_parallel_tool_use.map(|disable| !disable);
+    let mapped = match choice.kind.as_str() {
+        "auto" => ToolChoice::Auto,
+        "any" => ToolChoice::Required,
+        "none" => ToolChoice::None,
+        "tool" => ToolChoice::Function(choice.name.ok_or_else(|| {
+            GatewayError::invalid_param("tool_choice.name", "tool_choice.name: Field required")
+        })?),
+        other => {
+            return Err(GatewayError::invalid_param(
+                "tool_choice.type",
+                format!(
+                    "tool_choice.type: Input tag '{other}' does not match any of 'auto', 'any', 'tool', 'none'"
+                ),
+            ));
+        }
+    };
+    Ok((Some(mapped), parallel))
+}
+
+/// Extension fields of other families that an Anthropic upstream may ignore: advisory, or
+/// already mapped into canonical fields.
+const IGNORABLE_OPENAI_FIELDS: &[&str] = &[
+    "store",
+    "service_tier",
+    "prompt_cache_key",
+    "safety_identifier",
+    "metadata",
+    "stream_options.include_obfuscation",
+    "modalities",
+];
+
+/// Builds the upstream request for an Anthropic channel.
+pub fn encode(
+    request: &ChatRequest,
+    upstream_model: &str,
+    default_max_tokens: u64,
+) -> Result<WireRequest, GatewayError> {
+    if request.sampling.n.is_some_and(|n| n > 1) {
+        return Err(unsupported(
+            "n",
+            "Anthropic models return one answer per request; set n to 1",
+        ));
+    }
+    for (field, set) in [
+        (
+            "presence_penalty",
+            request.sampling.presence_penalty.is_some(),
+        ),
+        (
+            "frequency_penalty",
+            request.sampling.frequency_penalty.is_some(),
+        ),
+        ("seed", request.sampling.seed.is_some()),
+    ] {
+        if set {
+            return Err(unsupported(field, "Anthropic has no equivalent parameter"));
+        }
+    }
+    let mut extra = Map::new();
+    match request.extension_family {
+        Family::Anthropic => extra.clone_from(&request.extensions),
+        Family::OpenAi => {
+            if let Some(field) = request
+                .extensions
+                .keys()
+                .find(|key| !IGNORABLE_OPENAI_FIELDS.contains(&key.as_str()))
+            {
+                return Err(unsupported(field, "it is an OpenAI-only parameter"));
+            }
+        }
+    }
+    let server_tools = extra.remove("tools");
+    let thinking = extra
+        .remove("thinking")
+        .or_else(|| encode_thinking(request));
+    let output_config = extra
+        .remove("output_config")
+        .or_else(|| encode_output_config(request));
+
+    let mut max_tokens = request.max_output_tokens.unwrap_or(default_max_tokens);
+    if let Some(budget) = thinking
+        .as_ref()
+        .and_then(|thinking| thinking.get("budget_tokens"))
+        .and_then(Value::as_u64)
+        && max_tokens <= budget
+    {
+        // Anthropic counts thinking inside max_tokens; leave room for the answer.
+        max_tokens = budget + default_max_tokens;
+    }
+
+    let (system, messages) = encode_messages(request)?;
+    let mut tools: Vec<Value> = request.tools.iter().map(encode_tool).collect();
+    if let Some(Value::Array(server)) = server_tools {
+        tools.extend(server);
+    }
+    let tool_choice = encode_tool_choice(request.tool_choice.as_ref(), request.parallel_tool_calls);
+    Ok(WireRequest {
+        model: upstream_model.to_owned(),
+        max_tokens: Some(max_tokens),
+        messages,
+        system,
+        stop_sequences: (!request.stop.is_empty()).then(|| request.stop.clone()),
+        temperature: request
+            .sampling
+            .temperature
+            .map(|temperature| temperature.min(1.0)),
+        top_p: request.sampling.top_p,
+        top_k: request.sampling.top_k,
+        stream: request.stream.then_some(true),
+        tools: (!tools.is_empty()).then_some(tools),
+        tool_choice,
+        thinking,
+        metadata: request.user.clone().map(|user_id| WireMetadata {
+            user_id: Some(user_id),
+        }),
+        output_config,
+        extra,
+    })
+}
+
+fn unsupported(field: &str, why: &str) -> GatewayError {
+    GatewayError::invalid_param(
+        field,
+        format!("`{field}` cannot be sent to an Anthropic model: {why}."),
+    )
+}
+
+fn encode_thinking(request: &ChatRequest) -> Option<Value> {
+    if let Some(budget) = request.reasoning_budget {
+        return Some(json!({"type": "enabled", "budget_tokens": budget.max(1024)}));
+    }
+    let budget = match request.reasoning_effort.as_deref()? {
+        "none" => return Some(json!({"type": "disabled"})),
+        "minimal" | "low" => 1024,
+        "medium" => 4096,
+        _ => 16384,
+    };
+    Some(json!({"type": "enabled", "budget_tokens": budget}))
+}
+
+fn encode_output_config(request: &ChatRequest) -> Option<Value> {
+    let schema = match request.response_format.as_ref()? {
+        ResponseFormat::Text => return None,
+        // Anthropic has no free-form JSON mode; an object schema is the nearest equivalent.
+        ResponseFormat::JsonObject => json!({"type": "object"}),
+        ResponseFormat::JsonSchema { schema, .. } => {
+            schema.clone().unwrap_or_else(|| json!({"type": "object"}))
+        }
+    };
+    Some(json!({"format": {"type": "json_schema", "schema": schema}}))
+}
+
+fn encode_tool(tool: &Tool) -> Value {
+    let mut object = Map::new();
+    object.insert("name".into(), tool.name.clone().into());
+    if let Some(description) = &tool.description {
+        object.insert("description".into(), description.clone().into());
+    }
+    let schema = tool
+        .parameters
+        .clone()
+        .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+    object.insert("input_schema".into(), schema);
+    if let Some(strict) = tool.strict {
+        object.insert("strict".into(), strict.into());
+    }
+    if let Some(cache) = &tool.cache {
+        object.insert("cache_control".into(), cache_control_value(cache));
+    }
+    Value::Object(object)
+}
+
+fn cache_control_value(cache: &CacheControl) -> Value {
+    match &cache.ttl {
+        Some(ttl) => json!({"type": "ephemeral", "ttl": ttl}),
+        None => json!({"type": "ephemeral"}),
+    }
+}
+
+fn encode_tool_choice(
+    choice: Option<&ToolChoice>,
+    parallel: Option<bool>,
+) -> Option<WireToolChoice> {
+    let disable_parallel_tool_use = parallel
+        .map(|parallel| !parallel)
+        .filter(|disable| *disable);
+    let (kind, name) = match choice {
+        None if disable_parallel_tool_use.is_some() => ("auto", None),
+        None => return None,
+        Some(ToolChoice::Auto | ToolChoice::Opaque(_)) => ("auto", None),
+        Some(ToolChoice::Required) => ("any", None),
+        Some(ToolChoice::None) => ("none", None),
+        Some(ToolChoice::Function(name)) => ("tool", Some(name.clone())),
+    };
+    Some(WireToolChoice {
+        kind: kind.to_owned(),
+        name,
+        disable_parallel_tool_use: if kind == "none" {
+            None
+        } else {
+            disable_parallel_tool_use
+        },
+    })
+}
+
+/// System text goes to `system`; tool results and user content merge into user turns with the
+/// results first; consecutive same-role turns merge.
+fn encode_messages(
+    request: &ChatRequest,
+) -> Result<(Option<WireContent>, Vec<WireMessage>), GatewayError> {
+    let mut system: Vec<WireBlock> = Vec::new();
+    let mut messages: Vec<(&'static str, Vec<WireBlock>)> = Vec::new();
+    for (index, message) in request.messages.iter().enumerate() {
+        let role = match message.role {
+            Role::System | Role::Developer => {
+                encode_parts(index, &message.content, &mut system)?;
+                continue;
+            }
+            Role::Assistant => "assistant",
+            Role::User | Role::Tool => "user",
+        };
+        let mut blocks = Vec::with_capacity(message.content.len());
+        encode_parts(index, &message.content, &mut blocks)?;
+        if blocks.is_empty() {
+            continue;
+        }
+        match messages.last_mut() {
+            Some((last_role, last)) if *last_role == role => {
+                if message.role == Role::Tool {
+                    // Results go before any other block of the merged user turn.
+                    let position = last
+                        .iter()
+                        .take_while(|block| is_tool_result(block))
+                        .count();
+                    last.splice(position..position, blocks);
+                } else {
+                    last.extend(blocks);
+                }
+            }
+            _ => messages.push((role, blocks)),
+        }
+    }
+    let system = match system.as_slice() {
+        [] => None,
+        [
+            WireBlock::Known(KnownBlock::Text {
+                text,
+                cache_control: None,
+            }),
+        ] => Some(WireContent::Text(text.clone())),
+        _ => Some(WireContent::Blocks(system)),
+    };
+    let messages = messages
+        .into_iter()
+        .map(|(role, blocks)| WireMessage {
+            role: role.to_owned(),
+            content: WireContent::Blocks(blocks),
+        })
+        .collect();
+    Ok((system, messages))
+}
+
+fn is_tool_result(block: &WireBlock) -> bool {
+    matches!(block, WireBlock::Known(KnownBlock::ToolResult { .. }))
+}
+
+fn encode_parts(
+    index: usize,
+    parts: &[ContentPart],
+    blocks: &mut Vec<WireBlock>,
+) -> Result<(), GatewayError> {
+    for part in parts {
+        let block = match part {
+            ContentPart::Text(text) | ContentPart::Refusal(text) => {
+                if text.is_empty() {
+                    continue; // Anthropic rejects empty text blocks.
+                }
+                KnownBlock::Text {
+                    text: text.clone(),
+                    cache_control: None,
+                }
+            }
+            ContentPart::Image { url, .. } => KnownBlock::Image {
+                source: image_source(url),
+                cache_control: None,
+            },
+            ContentPart::ToolCall {
+                id,
+                name,
+                arguments,
+            } => {
+                let input = if arguments.trim().is_empty() {
+                    json!({})
+                } else {
+                    serde_json::from_str(arguments).map_err(|_| {
+                        GatewayError::invalid_param(
+                            format!("messages[{index}].tool_calls"),
+                            format!("the arguments of tool call `{id}` are not valid JSON, which Anthropic requires"),
+                        )
+                    })?
+                };
+                KnownBlock::ToolUse {
+                    id: id.clone(),
+                    name: name.clone(),
+                    input,
+                    cache_control: None,
+                }
+            }
+            ContentPart::ToolResult {
+                call_id,
+                content,
+                is_error,
+            } => {
+                let mut inner = Vec::new();
+                encode_parts(index, content, &mut inner)?;
+                let content = match inner.as_slice() {
+                    [] => None,
+                    [
+                        WireBlock::Known(KnownBlock::Text {
+                            text,
+                            cache_control: None,
+                        }),
+                    ] => Some(WireContent::Text(text.clone())),
+                    _ => Some(WireContent::Blocks(inner)),
+                };
+                KnownBlock::ToolResult {
+                    tool_use_id: call_id.clone(),
+                    content,
+                    is_error: is_error.then_some(true),
+                    cache_control: None,
+                }
+            }
+            ContentPart::Reasoning {
+                text,
+                signature: Some(signature),
+            } => KnownBlock::Thinking {
+                thinking: text.clone(),
+                signature: signature.clone(),
+            },
+            // Reasoning without a signature came from another provider; Anthropic cannot verify it.
+            ContentPart::Reasoning {
+                signature: None, ..
+            } => continue,
+            ContentPart::RedactedReasoning { data } => {
+                KnownBlock::RedactedThinking { data: data.clone() }
+            }
+            ContentPart::CachePoint(cache) => {
+                set_cache_control(blocks.last_mut(), cache);
+                continue;
+            }
+            ContentPart::Opaque(value) => {
+                let kind = value
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown");
+                return Err(GatewayError::invalid_param(
+                    format!("messages[{index}].content"),
+                    format!("content parts of type `{kind}` cannot be sent to an Anthropic model"),
+                ));
+            }
+        };
+        blocks.push(WireBlock::Known(block));
+    }
+    Ok(())
+}
+
+fn set_cache_control(block: Option<&mut WireBlock>, cache: &CacheControl) {
+    let wire = WireCacheControl {
+        kind: "ephemeral".to_owned(),
+        ttl: cache.ttl.clone(),
+    };
+    if let Some(WireBlock::Known(
+        KnownBlock::Text { cache_control, .. }
+        | KnownBlock::Image { cache_control, .. }
+        | KnownBlock::ToolUse { cache_control, .. }
+        | KnownBlock::ToolResult { cache_control, .. },
+    )) = block
+    {
+        *cache_control = Some(wire);
+    }
+}
+
+fn image_source(url: &str) -> WireImageSource {
+    if let Some(rest) = url.strip_prefix("data:")
+        && let Some((media_type, data)) = rest.split_once(";base64,")
+    {
+        return WireImageSource::Base64 {
+            media_type: media_type.to_owned(),
+            data: data.to_owned(),
+        };
+    }
+    WireImageSource::Url {
+        url: url.to_owned(),
+    }
+}

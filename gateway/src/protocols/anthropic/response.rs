@@ -1,0 +1,180 @@
+//! Anthropic Messages responses: upstream wire → canonical, canonical → client wire.
+
+use serde_json::{Value, json};
+
+use super::wire::{KnownBlock, WireBlock, WireResponse, WireUsage};
+use crate::canonical::{ChatResponse, Choice, ContentPart, FinishReason, Usage};
+use crate::error::{ErrorKind, GatewayError};
+
+pub fn decode(body: &[u8]) -> Result<ChatResponse, GatewayError> {
+    let wire: WireResponse = serde_json::from_slice(body).map_err(|error| {
+        GatewayError::new(
+            ErrorKind::BadGateway,
+            format!("the upstream sent a message we could not parse: {error}"),
+        )
+    })?;
+    let content = wire.content.into_iter().filter_map(decode_block).collect();
+    Ok(ChatResponse {
+        id: wire.id,
+        created: unix_now(),
+        model: wire.model,
+        choices: vec![Choice {
+            index: 0,
+            content,
+            finish_reason: wire.stop_reason.as_deref().map(decode_stop_reason),
+            logprobs: None,
+        }],
+        usage: Some(decode_usage(&wire.usage)),
+        system_fingerprint: None,
+        service_tier: None,
+    })
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|now| now.as_secs())
+        .unwrap_or_default()
+}
+
+/// Blocks of a response; server-tool blocks the canonical model cannot carry are left out.
+pub fn decode_block(block: WireBlock) -> Option<ContentPart> {
+    match block {
+        WireBlock::Known(KnownBlock::Text { text, .. }) => Some(ContentPart::Text(text)),
+        WireBlock::Known(KnownBlock::ToolUse {
+            id, name, input, ..
+        }) => Some(ContentPart::ToolCall {
+            id,
+            name,
+            arguments: if input.is_null() {
+                "{}".to_owned()
+            } else {
+                input.to_string()
+            },
+        }),
+        WireBlock::Known(KnownBlock::Thinking {
+            thinking,
+            signature,
+        }) => Some(ContentPart::Reasoning {
+            text: thinking,
+            signature: (!signature.is_empty()).then_some(signature),
+        }),
+        WireBlock::Known(KnownBlock::RedactedThinking { data }) => {
+            Some(ContentPart::RedactedReasoning { data })
+        }
+        WireBlock::Known(KnownBlock::Image { .. } | KnownBlock::ToolResult { .. })
+        | WireBlock::Other(_) => None,
+    }
+}
+
+pub fn decode_stop_reason(reason: &str) -> FinishReason {
+    match reason {
+        "end_turn" | "stop_sequence" => FinishReason::Stop,
+        "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
+        "tool_use" => FinishReason::ToolCalls,
+        "refusal" => FinishReason::ContentFilter,
+        other => FinishReason::Other(other.to_owned()),
+    }
+}
+
+pub fn encode_stop_reason(reason: &FinishReason) -> &str {
+    match reason {
+        FinishReason::Stop => "end_turn",
+        FinishReason::Length => "max_tokens",
+        FinishReason::ToolCalls => "tool_use",
+        FinishReason::ContentFilter => "refusal",
+        FinishReason::Other(other) => other,
+    }
+}
+
+/// Anthropic's `input_tokens` already excludes cache reads and writes: the canonical buckets.
+pub fn decode_usage(wire: &WireUsage) -> Usage {
+    Usage {
+        input_tokens: wire.input_tokens,
+        cache_read_tokens: wire.cache_read_input_tokens,
+        cache_write_tokens: wire.cache_creation_input_tokens,
+        output_tokens: wire.output_tokens,
+        reasoning_tokens: 0,
+    }
+}
+
+pub fn encode_usage(usage: &Usage) -> WireUsage {
+    WireUsage {
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cache_creation_input_tokens: usage.cache_write_tokens,
+        cache_read_input_tokens: usage.cache_read_tokens,
+    }
+}
+
+/// Tool arguments as the JSON object Anthropic clients expect. Arguments that are not valid
+/// JSON (models do produce those) are kept as a string under `_raw_arguments`, not dropped.
+pub fn tool_input(arguments: &str) -> Value {
+    if arguments.trim().is_empty() {
+        return json!({});
+    }
+    serde_json::from_str(arguments).unwrap_or_else(|_| json!({"_raw_arguments": arguments}))
+}
+
+pub fn message_id(id: &str) -> String {
+    if id.starts_with("msg_") {
+        id.to_owned()
+    } else {
+        format!("msg_{id}")
+    }
+}
+
+/// Renders the first choice as an Anthropic `message`.
+pub fn encode(response: &ChatResponse) -> WireResponse {
+    let choice = response.choices.first();
+    let mut content = Vec::new();
+    for part in choice
+        .map(|choice| choice.content.as_slice())
+        .unwrap_or_default()
+    {
+        let block = match part {
+            ContentPart::Text(text) | ContentPart::Refusal(text) => KnownBlock::Text {
+                text: text.clone(),
+                cache_control: None,
+            },
+            ContentPart::ToolCall {
+                id,
+                name,
+                arguments,
+            } => KnownBlock::ToolUse {
+                id: id.clone(),
+                name: name.clone(),
+                input: tool_input(arguments),
+                cache_control: None,
+            },
+            ContentPart::Reasoning { text, signature } => KnownBlock::Thinking {
+                thinking: text.clone(),
+                signature: signature.clone().unwrap_or_default(),
+            },
+            ContentPart::RedactedReasoning { data } => {
+                KnownBlock::RedactedThinking { data: data.clone() }
+            }
+            ContentPart::Image { .. }
+            | ContentPart::ToolResult { .. }
+            | ContentPart::CachePoint(_)
+            | ContentPart::Opaque(_) => continue,
+        };
+        content.push(WireBlock::Known(block));
+    }
+    WireResponse {
+        id: message_id(&response.id),
+        kind: "message".to_owned(),
+        role: "assistant".to_owned(),
+        model: response.model.clone(),
+        content,
+        stop_reason: choice
+            .and_then(|choice| choice.finish_reason.as_ref())
+            .map(|reason| encode_stop_reason(reason).to_owned()),
+        stop_sequence: None,
+        usage: response
+            .usage
+            .as_ref()
+            .map(encode_usage)
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,93 @@
+//! The Anthropic provider: `POST {base_url}/v1/messages` with `x-api-key` and
+//! `anthropic-version`. Translation lives in `protocols::anthropic`; this file only wires it to
+//! the provider trait.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use bytes::Bytes;
+
+use super::{HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, retry_after};
+use crate::canonical::{ChatRequest, ChatResponse};
+use crate::config::Channel;
+use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::anthropic::{
+    error::parse_upstream_error, request, response, stream::EventDecoder,
+};
+
+/// The API version every current Anthropic SDK sends.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+pub struct Anthropic;
+
+pub static ANTHROPIC: Anthropic = Anthropic;
+
+impl HttpProvider for Anthropic {
+    fn endpoint(&self, channel: &Channel, _upstream_model: &str) -> String {
+        format!("{}/v1/messages", channel.base_url)
+    }
+
+    fn static_headers(&self, credential: Option<&str>) -> Result<HeaderMap, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(ANTHROPIC_VERSION),
+        );
+        if let Some(credential) = credential {
+            let mut value = HeaderValue::from_str(credential)
+                .map_err(|_| "the credential is not a valid header value".to_owned())?;
+            value.set_sensitive(true);
+            headers.insert(HeaderName::from_static("x-api-key"), value);
+        }
+        Ok(headers)
+    }
+
+    fn build_request(
+        &self,
+        channel: &Channel,
+        canonical: &ChatRequest,
+        upstream_model: &str,
+        endpoint: &reqwest::Url,
+    ) -> Result<UpstreamRequest, GatewayError> {
+        let wire = request::encode(canonical, upstream_model, channel.default_max_tokens)?;
+        let body = serde_json::to_vec(&wire).map_err(|error| {
+            GatewayError::new(
+                ErrorKind::Internal,
+                format!("encoding the upstream request: {error}"),
+            )
+        })?;
+        let mut headers = channel.headers.clone();
+        if canonical.stream {
+            headers.insert(
+                header::ACCEPT,
+                HeaderValue::from_static("text/event-stream"),
+            );
+        }
+        Ok(UpstreamRequest {
+            url: endpoint.clone(),
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError> {
+        response::decode(body)
+    }
+
+    fn stream_decoder(&self) -> StreamDecoder {
+        StreamDecoder::Anthropic(EventDecoder::default())
+    }
+
+    fn classify_error(
+        &self,
+        channel: &Channel,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> UpstreamFailure {
+        let (message, kind) = parse_upstream_error(body);
+        UpstreamFailure::from_status(channel, status, retry_after(headers), message, kind, None)
+    }
+}
