@@ -9,4 +9,5 @@ pub mod loadgen;
 
 pub use fake::{
     Behaviour, ErrorReply, FakeOptions, FakeProvider, RecordedRequest, Reply, Usage as FakeUsage,
+    thinking_signature,
 };

@@ -5,6 +5,10 @@
 //! The mapping table between the formats lives in the per-protocol `request`, `response` and
 //! `stream` modules, each converting to and from the canonical model only:
 //!
+//! OpenAI Responses clients map like OpenAI Chat (`instructions` → system, `function_call` /
+//! `function_call_output` items → tool calls and results, `text.format` → response format,
+//! `reasoning.effort` → reasoning effort); see `openai_responses::request`.
+//!
 //! | concept | OpenAI Chat | Anthropic Messages |
 //! |---|---|---|
 //! | system prompt | `system`/`developer` messages | `system` (string or text blocks) |
@@ -29,6 +33,7 @@
 pub mod anthropic;
 pub mod models;
 pub mod openai_chat;
+pub mod openai_responses;
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -41,6 +46,8 @@ use crate::error::GatewayError;
 pub enum ClientProtocol {
     /// OpenAI's API: chat completions, models.
     OpenAi,
+    /// OpenAI's Responses API.
+    OpenAiResponses,
     /// Anthropic's Messages API.
     Anthropic,
 }
@@ -49,6 +56,7 @@ impl ClientProtocol {
     pub fn as_str(self) -> &'static str {
         match self {
             ClientProtocol::OpenAi => "openai",
+            ClientProtocol::OpenAiResponses => "openai_responses",
             ClientProtocol::Anthropic => "anthropic",
         }
     }
@@ -58,6 +66,9 @@ impl ClientProtocol {
         match self {
             ClientProtocol::OpenAi => {
                 openai_chat::request::decode(openai_chat::request::parse_body(body)?)
+            }
+            ClientProtocol::OpenAiResponses => {
+                openai_responses::request::decode(openai_responses::request::parse_body(body)?)
             }
             ClientProtocol::Anthropic => {
                 anthropic::request::decode(anthropic::request::parse_body(body)?, false)
@@ -71,6 +82,9 @@ impl ClientProtocol {
             ClientProtocol::OpenAi => {
                 axum::Json(openai_chat::response::encode(response)).into_response()
             }
+            ClientProtocol::OpenAiResponses => {
+                axum::Json(openai_responses::response::encode(response)).into_response()
+            }
             ClientProtocol::Anthropic => {
                 axum::Json(anthropic::response::encode(response)).into_response()
             }
@@ -82,16 +96,21 @@ impl ClientProtocol {
             ClientProtocol::OpenAi => StreamEncoder::OpenAi(
                 openai_chat::stream::ChunkEncoder::new(request.include_usage),
             ),
+            ClientProtocol::OpenAiResponses => {
+                StreamEncoder::Responses(openai_responses::stream::ResponseEncoder::new())
+            }
             ClientProtocol::Anthropic => {
                 StreamEncoder::Anthropic(anthropic::stream::EventEncoder::new())
             }
         }
     }
 
-    /// Renders an error in this protocol's shape.
+    /// Renders an error in this protocol's shape (the Responses API uses OpenAI's error object).
     pub fn error_response(self, error: &GatewayError) -> Response {
         match self {
-            ClientProtocol::OpenAi => openai_chat::error::error_response(error),
+            ClientProtocol::OpenAi | ClientProtocol::OpenAiResponses => {
+                openai_chat::error::error_response(error)
+            }
             ClientProtocol::Anthropic => anthropic::error::error_response(error),
         }
     }
@@ -100,6 +119,7 @@ impl ClientProtocol {
 /// Canonical stream events → the client protocol's stream, one event at a time.
 pub enum StreamEncoder {
     OpenAi(openai_chat::stream::ChunkEncoder),
+    Responses(openai_responses::stream::ResponseEncoder),
     Anthropic(anthropic::stream::EventEncoder),
 }
 
@@ -108,6 +128,7 @@ impl StreamEncoder {
     pub fn encode(&mut self, event: StreamEvent) -> Option<Bytes> {
         match self {
             StreamEncoder::OpenAi(encoder) => encoder.encode(event),
+            StreamEncoder::Responses(encoder) => encoder.encode(event),
             StreamEncoder::Anthropic(encoder) => encoder.encode(event),
         }
     }
@@ -116,14 +137,16 @@ impl StreamEncoder {
     pub fn finish(&mut self) -> Bytes {
         match self {
             StreamEncoder::OpenAi(encoder) => encoder.finish(),
+            StreamEncoder::Responses(encoder) => encoder.finish(),
             StreamEncoder::Anthropic(encoder) => encoder.finish(),
         }
     }
 
     /// The in-band error for a stream that broke after it started.
-    pub fn error(&self, error: &GatewayError) -> Bytes {
+    pub fn error(&mut self, error: &GatewayError) -> Bytes {
         match self {
             StreamEncoder::OpenAi(_) => openai_chat::error::stream_error(error),
+            StreamEncoder::Responses(encoder) => encoder.error(error),
             StreamEncoder::Anthropic(_) => anthropic::error::stream_error(error),
         }
     }
@@ -131,6 +154,7 @@ impl StreamEncoder {
     pub fn usage(&self) -> Option<Usage> {
         match self {
             StreamEncoder::OpenAi(encoder) => encoder.usage(),
+            StreamEncoder::Responses(encoder) => encoder.usage(),
             StreamEncoder::Anthropic(encoder) => encoder.usage(),
         }
     }

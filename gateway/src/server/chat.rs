@@ -46,6 +46,15 @@ pub async fn openai_chat_completions(
     serve_chat(ClientProtocol::OpenAi, app, headers, body).await
 }
 
+/// `POST /v1/responses` (OpenAI Responses).
+pub async fn openai_responses(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    serve_chat(ClientProtocol::OpenAiResponses, app, headers, body).await
+}
+
 /// `POST /v1/messages` (Anthropic).
 pub async fn anthropic_messages(
     State(app): State<Arc<AppState>>,

@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use super::chat::{anthropic_count_tokens, anthropic_messages, openai_chat_completions};
+use super::chat::{
+    anthropic_count_tokens, anthropic_messages, openai_chat_completions, openai_responses,
+};
 use crate::app::AppState;
 use crate::error::{ErrorKind, GatewayError};
 use crate::policy;
@@ -21,6 +23,7 @@ use crate::protocols::{ClientProtocol, models};
 pub fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(openai_chat_completions))
+        .route("/v1/responses", post(openai_responses))
         .route("/v1/messages", post(anthropic_messages))
         .route("/v1/messages/count_tokens", post(anthropic_count_tokens))
         .route("/v1/models", get(list_models))

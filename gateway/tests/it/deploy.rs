@@ -129,6 +129,7 @@ fn the_readme_configuration_reference_is_a_valid_config() {
         .arg("check-config")
         .env("OPENAI_API_KEY", "sk-readme-test")
         .env("AZURE_OPENAI_KEY", "azure-readme-test")
+        .env("ANTHROPIC_API_KEY", "sk-ant-readme-test")
         .output()
         .expect("run check-config");
     assert!(
@@ -136,5 +137,5 @@ fn the_readme_configuration_reference_is_a_valid_config() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("3 channels"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("4 channels"));
 }

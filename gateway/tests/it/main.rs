@@ -1,10 +1,12 @@
 //! Integration tests: the real gateway binary against the fake OpenAI provider, over real
 //! sockets. One test binary for the crate (see STYLE.md), a module per area.
 
+mod anthropic;
 mod chat;
 mod common;
 mod deploy;
 mod errors;
 mod lifecycle;
+mod matrix;
 mod sdk;
 mod streaming;

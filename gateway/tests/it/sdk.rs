@@ -1,7 +1,7 @@
-//! Runs the Python SDK suite in `gateway/tests/sdk/` with the official `openai` package against
-//! the real gateway and the fake provider. The virtualenv lives under the target directory and
-//! is created on first use; a missing Python or an unreachable package index fails the test
-//! loudly rather than skipping it.
+//! Runs the Python SDK suite in `gateway/tests/sdk/` with the official `openai` and `anthropic`
+//! packages against the real gateway and the fake provider. The virtualenv lives under the
+//! target directory and is created on first use; a missing Python or an unreachable package
+//! index fails the test loudly rather than skipping it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,7 +64,7 @@ fn python_env(suite: &Path) -> PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openai_python_sdk_suite_passes() {
+async fn python_sdk_suites_pass() {
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
     let python = tokio::task::spawn_blocking({
         let suite = suite.clone();

@@ -7,6 +7,7 @@ SWITCHBOARD_MODEL set. Run it by hand against any gateway the same way.
 
 import os
 
+import anthropic
 import openai
 import pytest
 
@@ -37,3 +38,14 @@ def client(base_url: str) -> openai.OpenAI:
 @pytest.fixture(scope="session")
 def async_client(base_url: str) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=base_url, api_key=_env("SWITCHBOARD_API_KEY"), max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def anthropic_base_url(base_url: str) -> str:
+    # The Anthropic SDK appends /v1/messages itself.
+    return base_url.removesuffix("/v1")
+
+
+@pytest.fixture(scope="session")
+def anthropic_client(anthropic_base_url: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=anthropic_base_url, api_key=_env("SWITCHBOARD_API_KEY"), max_retries=0)

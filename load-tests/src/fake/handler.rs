@@ -1,5 +1,6 @@
 //! One HTTP request to the fake provider: record it, route it, authenticate it, validate it, and
-//! answer with the scripted behaviour.
+//! answer with the scripted behaviour. Anthropic paths are handed to `anthropic/` right after
+//! recording; everything else is answered here, in OpenAI's dialect.
 //!
 //! Order of checks, as OpenAI's: route (404), authentication (401), Azure `api-version` (400),
 //! content type and JSON (400), request validation (400), model (404). Only a request that passes
@@ -20,6 +21,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 
 use super::FakeOptions;
+use super::anthropic;
 use super::auth::{azure_api_version, azure_auth, bearer_auth};
 use super::openai::{self, Head};
 use super::record::Recorder;
@@ -77,6 +79,12 @@ pub(crate) async fn handle(
         shared
             .recorder
             .record(&parts, json.as_ref().unwrap_or(&Value::Null));
+    }
+    if parts.method == Method::POST
+        && let Some(endpoint) = anthropic::endpoint(parts.uri.path())
+    {
+        let body = bytes.as_ref().ok().map(|_| json.as_ref());
+        return Ok(anthropic::handle(&shared, &parts, body, endpoint, number).await);
     }
     let reply = Responder { number };
     if bytes.is_err() {

@@ -1,17 +1,20 @@
-//! A fake OpenAI Chat Completions provider: a real HTTP server on a local port that speaks the
-//! OpenAI wire format exactly and refuses what OpenAI refuses, so a translation bug in the gateway
-//! fails a test instead of passing against a lenient mock.
+//! A fake OpenAI Chat Completions and Anthropic Messages provider: a real HTTP server on a local
+//! port that speaks both wire formats exactly and refuses what OpenAI and Anthropic refuse, so a
+//! translation bug in the gateway fails a test instead of passing against a lenient mock.
 //!
 //! [`FakeProvider`] is the handle tests hold: it records every request, takes a script of
 //! [`Behaviour`]s (replies, errors, latency, stream pacing and faults) and stops the server when
 //! dropped. The accept loop lives here; `handler.rs` answers one request, `auth.rs` checks keys,
-//! `validate/` checks request bodies, `openai.rs` and `stream.rs` render responses, `script.rs`
-//! and `record.rs` hold the shared state.
+//! `validate/` checks request bodies, `openai.rs` and `stream.rs` render responses, `anthropic/`
+//! does all of that for the Anthropic endpoints, `script.rs` and `record.rs` hold the shared
+//! state.
 //!
 //! Served endpoints: `POST /v1/chat/completions`, Azure's
-//! `POST /openai/deployments/{deployment}/chat/completions?api-version=…` and `GET /v1/models`;
-//! anything else is OpenAI's 404.
+//! `POST /openai/deployments/{deployment}/chat/completions?api-version=…`, `GET /v1/models`,
+//! Anthropic's `POST /v1/messages` and `POST /v1/messages/count_tokens`; anything else is
+//! OpenAI's 404. One script of behaviours serves both protocols.
 
+mod anthropic;
 mod auth;
 mod handler;
 mod openai;
@@ -31,6 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use anthropic::thinking_signature;
 pub use record::RecordedRequest;
 pub use script::{Behaviour, ErrorReply, Reply, Usage};
 
@@ -39,11 +43,13 @@ use handler::Shared;
 /// What the fake accepts.
 #[derive(Clone, Debug, Default)]
 pub struct FakeOptions {
-    /// Expected bearer token (`Authorization: Bearer <key>`; `api-key: <key>` on Azure URLs).
-    /// `None` accepts any non-empty key. A wrong or missing key gets OpenAI's 401.
+    /// Expected key: `Authorization: Bearer <key>` (OpenAI), `api-key: <key>` (Azure URLs),
+    /// `x-api-key: <key>` or bearer (Anthropic). `None` accepts any non-empty key. A wrong or
+    /// missing key gets the protocol's 401.
     pub api_key: Option<String>,
-    /// Models listed by `GET /v1/models` and accepted by chat; any other model gets OpenAI's 404
-    /// `model_not_found`. Empty accepts any model.
+    /// Models listed by `GET /v1/models` and accepted by chat and messages; any other model gets
+    /// OpenAI's 404 `model_not_found` or Anthropic's 404 `not_found_error`. Empty accepts any
+    /// model.
     pub models: Vec<String>,
 }
 
@@ -95,13 +101,20 @@ impl FakeProvider {
         format!("http://{}/v1", self.addr)
     }
 
+    /// `http://127.0.0.1:PORT`, what an Anthropic client takes as its base URL (it appends
+    /// `/v1/messages`).
+    pub fn anthropic_base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// Every request received so far, valid or not, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.recorder.snapshot()
     }
 
-    /// Queues a behaviour for the next `behaviour.times` (default 1) chat requests that pass
-    /// validation. When the queue is empty the default behaviour is used.
+    /// Queues a behaviour for the next `behaviour.times` (default 1) chat or messages requests
+    /// (either protocol) that pass validation. When the queue is empty the default behaviour is
+    /// used. Anthropic count_tokens requests never use one.
     pub fn push(&self, behaviour: Behaviour) {
         self.shared.script.push(behaviour);
     }

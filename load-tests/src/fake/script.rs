@@ -2,8 +2,8 @@
 //! the [`Script`] queue it is popped from.
 //!
 //! This module owns only the description of a reply (text or tool calls, error, pacing, faults)
-//! and the order in which behaviours are used. It does not know the wire format: `openai.rs`
-//! renders a behaviour, `stream.rs` paces it.
+//! and the order in which behaviours are used. It does not know the wire formats: `openai.rs` and
+//! `anthropic/` render a behaviour, `stream.rs` paces it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-/// How the fake answers one chat request.
+/// How the fake answers one chat request (OpenAI Chat Completions or Anthropic Messages).
 ///
 /// `Behaviour::default()` answers at once with [`Reply::default`] and computed usage.
 #[derive(Clone, Debug, Default)]
@@ -20,7 +20,7 @@ pub struct Behaviour {
     pub latency: Duration,
     /// What the assistant says.
     pub reply: Reply,
-    /// Respond with this error (status + OpenAI error body) instead of a completion.
+    /// Respond with this error (status + the protocol's error body) instead of a completion.
     pub error: Option<ErrorReply>,
     /// Only meaningful for [`crate::FakeProvider::push`]: use this behaviour for the next N chat
     /// requests (`None` = 1).
@@ -38,6 +38,14 @@ pub struct Behaviour {
     pub hang: bool,
     /// Report this usage instead of the computed one.
     pub usage: Option<Usage>,
+    /// Anthropic only: prompt tokens that were written to the cache, reported as
+    /// `cache_creation_input_tokens`. Like [`Usage::cached_tokens`] they are part of
+    /// `prompt_tokens`, so `input_tokens = prompt_tokens - cached_tokens - cache_write_tokens`.
+    /// The OpenAI side ignores it.
+    pub cache_write_tokens: u64,
+    /// Anthropic only: the text of the `thinking` block sent first when the request enables
+    /// thinking (`None` = "Let me think about this."). Ignored when the request does not.
+    pub thinking: Option<String>,
 }
 
 impl Behaviour {
@@ -61,10 +69,13 @@ impl Behaviour {
 /// What the assistant says.
 #[derive(Clone, Debug)]
 pub enum Reply {
-    /// Plain text; `finish_reason: "stop"`.
+    /// Plain text; OpenAI `finish_reason: "stop"`, Anthropic one `text` block and
+    /// `stop_reason: "end_turn"`.
     Text(String),
-    /// Tool calls as (function name, arguments JSON string); ids are `call_0`, `call_1`, …;
-    /// `content: null`, `finish_reason: "tool_calls"`.
+    /// Tool calls as (function name, arguments JSON string). OpenAI: ids `call_0`, `call_1`, …,
+    /// `content: null`, `finish_reason: "tool_calls"`. Anthropic: `tool_use` blocks with ids
+    /// `toolu_fake0`, `toolu_fake1`, … and the arguments parsed into `input` (they must be a JSON
+    /// object or empty, else the fake answers 500), `stop_reason: "tool_use"`.
     ToolCalls(Vec<(String, String)>),
 }
 
@@ -74,12 +85,14 @@ impl Default for Reply {
     }
 }
 
-/// An error response in OpenAI's shape:
-/// `{"error":{"message":…,"type":…,"param":null,"code":…}}`.
+/// An error response in the protocol's shape: OpenAI's
+/// `{"error":{"message":…,"type":…,"param":null,"code":…}}` or Anthropic's
+/// `{"type":"error","error":{"type":…,"message":…},"request_id":…}` (which has no `code`).
 #[derive(Clone, Debug)]
 pub struct ErrorReply {
     pub status: u16,
-    /// e.g. `invalid_request_error`, `rate_limit_error`, `server_error`.
+    /// e.g. `invalid_request_error`, `rate_limit_error`, `server_error`; Anthropic's
+    /// `overloaded_error`, `api_error`, ….
     pub error_type: String,
     pub code: Option<String>,
     pub message: String,
@@ -112,7 +125,8 @@ impl ErrorReply {
 }
 
 /// Token counts the fake reports. `prompt_tokens` includes `cached_tokens` and
-/// `completion_tokens` includes `reasoning_tokens`, as in OpenAI's usage object.
+/// `completion_tokens` includes `reasoning_tokens`, as in OpenAI's usage object. The Anthropic
+/// side derives its split from these and [`Behaviour::cache_write_tokens`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
     pub prompt_tokens: u64,

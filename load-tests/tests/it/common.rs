@@ -1,4 +1,5 @@
-//! Shared arrange/act helpers: a plain reqwest client and a valid chat body.
+//! Shared arrange/act helpers: a plain reqwest client, valid chat and messages bodies, and SSE
+//! parsers for both protocols.
 
 use serde_json::{Value, json};
 use switchboard_load_tests::{FakeOptions, FakeProvider};
@@ -54,4 +55,73 @@ pub fn sse_data(text: &str) -> Vec<String> {
             data.to_owned()
         })
         .collect()
+}
+
+/// A valid Messages body with the same texts as [`chat_body`], so the same default prompt count
+/// (9).
+pub fn messages_body() -> Value {
+    json!({
+        "model": "claude-test",
+        "max_tokens": 1024,
+        "system": "You are terse.",
+        "messages": [{"role": "user", "content": "Say hello to me"}]
+    })
+}
+
+pub fn weather_tools() -> Value {
+    json!([{"name": "get_weather", "description": "Current weather",
+            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
+                             "required": ["city"]}}])
+}
+
+/// A fake that wants [`KEY`] and knows only `claude-test`.
+pub async fn anthropic_provider() -> FakeProvider {
+    FakeProvider::start_with(FakeOptions {
+        api_key: Some(KEY.to_owned()),
+        models: vec!["claude-test".to_owned()],
+    })
+    .await
+}
+
+/// A POST to `path` on the fake, without any headers yet.
+pub fn anthropic_request(provider: &FakeProvider, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new().post(format!("{}{path}", provider.anthropic_base_url()))
+}
+
+/// POSTs `body` to `/v1/messages` with the right key and version.
+pub async fn post_messages(provider: &FakeProvider, body: &Value) -> reqwest::Response {
+    anthropic_request(provider, "/v1/messages")
+        .header("x-api-key", KEY)
+        .header("anthropic-version", "2023-06-01")
+        .json(body)
+        .send()
+        .await
+        .expect("the fake answers")
+}
+
+/// Splits an Anthropic SSE body into (event name, data), checking that every event has both
+/// lines and that the data's `type` repeats the name.
+pub fn sse_events(text: &str) -> Vec<(String, Value)> {
+    assert!(text.ends_with("\n\n"), "events end with a blank line");
+    text.split("\n\n")
+        .filter(|event| !event.is_empty())
+        .map(|event| {
+            let (head, data) = event.split_once('\n').expect("two lines per event");
+            let name = head.strip_prefix("event: ").expect("an event line");
+            let data = data.strip_prefix("data: ").expect("a data line");
+            assert!(!data.contains('\n'), "one data line: {event:?}");
+            let json: Value = serde_json::from_str(data).expect("JSON data");
+            assert_eq!(json["type"], name, "type repeats the event name");
+            (name.to_owned(), json)
+        })
+        .collect()
+}
+
+pub fn event_names(events: &[(String, Value)]) -> Vec<&str> {
+    events.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+pub async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, json_of(response).await)
 }

@@ -2,6 +2,8 @@
 //! generator against it. One test binary; a module per area.
 
 mod common;
+mod fake_anthropic;
+mod fake_anthropic_rules;
 mod fake_chat;
 mod fake_stream;
 mod loadgen;

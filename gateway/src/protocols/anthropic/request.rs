@@ -560,11 +560,14 @@ fn encode_thinking(request: &ChatRequest) -> Option<Value> {
     if let Some(budget) = request.reasoning_budget {
         return Some(json!({"type": "enabled", "budget_tokens": budget.max(1024)}));
     }
+    // The effort → budget table of the wire-format notes (§7.9), clamped later under max_tokens.
     let budget = match request.reasoning_effort.as_deref()? {
         "none" => return Some(json!({"type": "disabled"})),
-        "minimal" | "low" => 1024,
-        "medium" => 4096,
-        _ => 16384,
+        "minimal" => 1024,
+        "low" => 2048,
+        "medium" => 8192,
+        "high" => 16384,
+        _ => 32768,
     };
     Some(json!({"type": "enabled", "budget_tokens": budget}))
 }
