@@ -42,6 +42,7 @@ pub enum Family {
     #[default]
     OpenAi,
     Anthropic,
+    Gemini,
 }
 
 impl Family {
@@ -49,6 +50,7 @@ impl Family {
         match self {
             Family::OpenAi => "OpenAI",
             Family::Anthropic => "Anthropic",
+            Family::Gemini => "Gemini",
         }
     }
 }

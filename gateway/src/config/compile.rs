@@ -125,17 +125,20 @@ pub fn compile(
                 ChannelModelConfig::Name(name) => (name, name),
                 ChannelModelConfig::Mapped { name, upstream } => (name, upstream),
             };
-            let endpoint = match providers::http_provider(channel.kind) {
-                Some(provider) => {
-                    let url = provider.endpoint(&channel, upstream);
-                    Some(reqwest::Url::parse(&url).map_err(|error| {
-                        compiler.invalid(
-                            format!("channels[{index}].base_url"),
-                            format!("`{url}` is not a URL: {error}"),
-                        )
-                    })?)
-                }
-                None => None,
+            let parse = |url: String| {
+                reqwest::Url::parse(&url).map_err(|error| {
+                    compiler.invalid(
+                        format!("channels[{index}].base_url"),
+                        format!("`{url}` is not a URL: {error}"),
+                    )
+                })
+            };
+            let (endpoint, stream_endpoint) = match providers::http_provider(channel.kind) {
+                Some(provider) => (
+                    Some(parse(provider.endpoint(&channel, upstream))?),
+                    Some(parse(provider.stream_endpoint(&channel, upstream))?),
+                ),
+                None => (None, None),
             };
             routes
                 .entry(name.clone())
@@ -144,6 +147,7 @@ pub fn compile(
                     channel: channel.clone(),
                     upstream_model: Arc::from(upstream.as_str()),
                     endpoint,
+                    stream_endpoint,
                     metrics: Arc::new(RouteMetrics::new(name, &channel.name)),
                 }));
         }
@@ -236,6 +240,7 @@ fn channel(
         ProviderKindConfig::Openai | ProviderKindConfig::OpenaiCompatible => ProviderKind::OpenAi,
         ProviderKindConfig::Azure => ProviderKind::Azure,
         ProviderKindConfig::Anthropic => ProviderKind::Anthropic,
+        ProviderKindConfig::Gemini => ProviderKind::Gemini,
         ProviderKindConfig::Mock => ProviderKind::Mock,
     };
     let credential = compiler.secret(
@@ -248,6 +253,7 @@ fn channel(
         (Some(url), _) => compiler.expand(&field("base_url"), url)?,
         (None, ProviderKind::OpenAi) => "https://api.openai.com/v1".to_owned(),
         (None, ProviderKind::Anthropic) => "https://api.anthropic.com".to_owned(),
+        (None, ProviderKind::Gemini) => "https://generativelanguage.googleapis.com".to_owned(),
         (None, ProviderKind::Mock) => String::new(),
         (None, ProviderKind::Azure) => {
             return Err(compiler.invalid(

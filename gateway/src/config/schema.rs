@@ -66,6 +66,8 @@ pub enum ProviderKindConfig {
     Azure,
     /// Anthropic's Messages API (`x-api-key`, `anthropic-version`).
     Anthropic,
+    /// Google's Gemini API (`x-goog-api-key`).
+    Gemini,
     /// Answers locally without any network: demos, quick start, load tests.
     Mock,
 }

@@ -44,6 +44,8 @@ pub struct Route {
     pub upstream_model: Arc<str>,
     /// The upstream URL for this model, parsed once (`None` for providers without HTTP).
     pub endpoint: Option<reqwest::Url>,
+    /// The URL for streamed answers (Gemini streams on another method).
+    pub stream_endpoint: Option<reqwest::Url>,
     /// Metric handles for this model on this channel, registered once.
     pub metrics: Arc<RouteMetrics>,
 }

@@ -60,14 +60,27 @@ pub fn authenticate(
     snapshot: &Snapshot,
     headers: &HeaderMap,
 ) -> Result<Arc<Principal>, GatewayError> {
+    authenticate_with_query(snapshot, headers, None)
+}
+
+/// Like [`authenticate`], also taking a key from the `?key=` query parameter (Gemini clients).
+/// Headers win: `Authorization: Bearer`, then `x-api-key`, then `x-goog-api-key`.
+pub fn authenticate_with_query(
+    snapshot: &Snapshot,
+    headers: &HeaderMap,
+    query_key: Option<&str>,
+) -> Result<Arc<Principal>, GatewayError> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let key = bearer(headers)
-        .or_else(|| headers.get("x-api-key").and_then(|value| value.to_str().ok()))
+        .or_else(|| header("x-api-key"))
+        .or_else(|| header("x-goog-api-key"))
+        .or(query_key)
         .map(str::trim)
         .filter(|key| !key.is_empty())
         .ok_or_else(|| {
             GatewayError::new(
                 ErrorKind::Authentication,
-                "You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY'.",
+                "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' (or in the x-api-key header).",
             )
             .with_code("missing_api_key")
         })?;

@@ -31,6 +31,7 @@
 //! `prompt_cache_key`, …) are ignored by targets that have no such notion.
 
 pub mod anthropic;
+pub mod gemini;
 pub mod models;
 pub mod openai_chat;
 pub mod openai_responses;
@@ -50,6 +51,8 @@ pub enum ClientProtocol {
     OpenAiResponses,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Google's Gemini API; the action (`streamGenerateContent`, `?alt=sse`) is in the path.
+    Gemini { stream: bool, sse: bool },
 }
 
 impl ClientProtocol {
@@ -58,12 +61,17 @@ impl ClientProtocol {
             ClientProtocol::OpenAi => "openai",
             ClientProtocol::OpenAiResponses => "openai_responses",
             ClientProtocol::Anthropic => "anthropic",
+            ClientProtocol::Gemini { .. } => "gemini",
         }
     }
 
-    /// Parses a request body into the canonical request.
-    pub fn decode(self, body: &[u8]) -> Result<ChatRequest, GatewayError> {
+    /// Parses a request body into the canonical request; `path_model` is the model named in
+    /// the URL (Gemini).
+    pub fn decode(self, body: &[u8], path_model: &str) -> Result<ChatRequest, GatewayError> {
         match self {
+            ClientProtocol::Gemini { stream, .. } => {
+                gemini::request::decode(gemini::request::parse_body(body)?, path_model, stream)
+            }
             ClientProtocol::OpenAi => {
                 openai_chat::request::decode(openai_chat::request::parse_body(body)?)
             }
@@ -88,6 +96,9 @@ impl ClientProtocol {
             ClientProtocol::Anthropic => {
                 axum::Json(anthropic::response::encode(response)).into_response()
             }
+            ClientProtocol::Gemini { .. } => {
+                axum::Json(gemini::response::encode(response)).into_response()
+            }
         }
     }
 
@@ -102,6 +113,9 @@ impl ClientProtocol {
             ClientProtocol::Anthropic => {
                 StreamEncoder::Anthropic(anthropic::stream::EventEncoder::new())
             }
+            ClientProtocol::Gemini { sse, .. } => {
+                StreamEncoder::Gemini(gemini::stream::ChunkEncoder::new(sse))
+            }
         }
     }
 
@@ -112,6 +126,7 @@ impl ClientProtocol {
                 openai_chat::error::error_response(error)
             }
             ClientProtocol::Anthropic => anthropic::error::error_response(error),
+            ClientProtocol::Gemini { .. } => gemini::error::error_response(error),
         }
     }
 }
@@ -121,6 +136,7 @@ pub enum StreamEncoder {
     OpenAi(openai_chat::stream::ChunkEncoder),
     Responses(openai_responses::stream::ResponseEncoder),
     Anthropic(anthropic::stream::EventEncoder),
+    Gemini(gemini::stream::ChunkEncoder),
 }
 
 impl StreamEncoder {
@@ -130,6 +146,7 @@ impl StreamEncoder {
             StreamEncoder::OpenAi(encoder) => encoder.encode(event),
             StreamEncoder::Responses(encoder) => encoder.encode(event),
             StreamEncoder::Anthropic(encoder) => encoder.encode(event),
+            StreamEncoder::Gemini(encoder) => encoder.encode(event),
         }
     }
 
@@ -139,6 +156,7 @@ impl StreamEncoder {
             StreamEncoder::OpenAi(encoder) => encoder.finish(),
             StreamEncoder::Responses(encoder) => encoder.finish(),
             StreamEncoder::Anthropic(encoder) => encoder.finish(),
+            StreamEncoder::Gemini(encoder) => encoder.finish(),
         }
     }
 
@@ -148,6 +166,7 @@ impl StreamEncoder {
             StreamEncoder::OpenAi(_) => openai_chat::error::stream_error(error),
             StreamEncoder::Responses(encoder) => encoder.error(error),
             StreamEncoder::Anthropic(_) => anthropic::error::stream_error(error),
+            StreamEncoder::Gemini(encoder) => encoder.error(error),
         }
     }
 
@@ -156,6 +175,7 @@ impl StreamEncoder {
             StreamEncoder::OpenAi(encoder) => encoder.usage(),
             StreamEncoder::Responses(encoder) => encoder.usage(),
             StreamEncoder::Anthropic(encoder) => encoder.usage(),
+            StreamEncoder::Gemini(encoder) => encoder.usage(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! loop through its own entry points.
 
 pub mod anthropic;
+pub mod gemini;
 pub mod mock;
 pub mod openai;
 
@@ -20,6 +21,7 @@ use crate::canonical::{ChatRequest, ChatResponse};
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
 use crate::protocols::anthropic::stream::EventDecoder;
+use crate::protocols::gemini::stream::ChunkDecoder as GeminiDecoder;
 use crate::protocols::openai_chat::stream::ChunkDecoder;
 
 /// Every provider kind. Matches over it are exhaustive so the compiler lists every place a new
@@ -32,6 +34,8 @@ pub enum ProviderKind {
     Azure,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Google's Gemini API (AI Studio / Developer API).
+    Gemini,
     /// Local deterministic answers; no network.
     Mock,
 }
@@ -42,6 +46,7 @@ impl ProviderKind {
             ProviderKind::OpenAi => "openai",
             ProviderKind::Azure => "azure",
             ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
             ProviderKind::Mock => "mock",
         }
     }
@@ -58,6 +63,11 @@ pub struct UpstreamRequest {
 pub trait HttpProvider: Send + Sync {
     /// The chat endpoint for a model on a channel; computed once when the config is compiled.
     fn endpoint(&self, channel: &Channel, upstream_model: &str) -> String;
+
+    /// The endpoint for streamed answers, where it differs.
+    fn stream_endpoint(&self, channel: &Channel, upstream_model: &str) -> String {
+        self.endpoint(channel, upstream_model)
+    }
 
     /// Headers every request to the channel carries (content type, credential); computed once
     /// when the config is compiled, so the credential is formatted once, not per request.
@@ -93,6 +103,7 @@ pub fn http_provider(kind: ProviderKind) -> Option<&'static dyn HttpProvider> {
         ProviderKind::OpenAi => Some(&openai::OPENAI),
         ProviderKind::Azure => Some(&openai::AZURE),
         ProviderKind::Anthropic => Some(&anthropic::ANTHROPIC),
+        ProviderKind::Gemini => Some(&gemini::GEMINI),
         ProviderKind::Mock => None,
     }
 }
@@ -165,6 +176,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 pub enum StreamDecoder {
     OpenAi(ChunkDecoder),
     Anthropic(EventDecoder),
+    Gemini(GeminiDecoder),
 }
 
 impl StreamDecoder {
@@ -173,6 +185,7 @@ impl StreamDecoder {
         match self {
             StreamDecoder::OpenAi(decoder) => decoder.decode(data),
             StreamDecoder::Anthropic(decoder) => decoder.decode(event, data),
+            StreamDecoder::Gemini(decoder) => decoder.decode(data),
         }
     }
 }

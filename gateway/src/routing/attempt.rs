@@ -144,7 +144,12 @@ async fn attempt(
             });
         }
     };
-    let endpoint = route.endpoint.as_ref().ok_or_else(|| UpstreamFailure {
+    let endpoint = if request.stream {
+        &route.stream_endpoint
+    } else {
+        &route.endpoint
+    };
+    let endpoint = endpoint.as_ref().ok_or_else(|| UpstreamFailure {
         error: GatewayError::new(
             ErrorKind::Internal,
             format!("channel `{}` has no endpoint", channel.name),

@@ -27,6 +27,10 @@ use crate::telemetry::metrics;
 /// What is known about a request so far, for its usage record.
 struct Context {
     protocol: ClientProtocol,
+    /// The model named in the URL (Gemini), empty otherwise.
+    path_model: String,
+    /// A key passed as `?key=` (Gemini clients).
+    query_key: Option<String>,
     request_id: String,
     started: Instant,
     key_name: String,
@@ -43,7 +47,14 @@ pub async fn openai_chat_completions(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    serve_chat(ClientProtocol::OpenAi, app, headers, body).await
+    serve_chat(
+        ClientProtocol::OpenAi,
+        Target::default(),
+        app,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1/responses` (OpenAI Responses).
@@ -52,7 +63,14 @@ pub async fn openai_responses(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    serve_chat(ClientProtocol::OpenAiResponses, app, headers, body).await
+    serve_chat(
+        ClientProtocol::OpenAiResponses,
+        Target::default(),
+        app,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1/messages` (Anthropic).
@@ -61,7 +79,14 @@ pub async fn anthropic_messages(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    serve_chat(ClientProtocol::Anthropic, app, headers, body).await
+    serve_chat(
+        ClientProtocol::Anthropic,
+        Target::default(),
+        app,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1/messages/count_tokens` (Anthropic): an estimate from the canonical request, after
@@ -93,14 +118,24 @@ pub async fn anthropic_count_tokens(
     }
 }
 
-async fn serve_chat(
+/// Where a request came in: what the URL says beside the body.
+#[derive(Default)]
+pub struct Target {
+    pub path_model: String,
+    pub query_key: Option<String>,
+}
+
+pub async fn serve_chat(
     protocol: ClientProtocol,
+    target: Target,
     app: Arc<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut context = Context {
         protocol,
+        path_model: target.path_model,
+        query_key: target.query_key,
         request_id: app.next_request_id(),
         started: Instant::now(),
         key_name: String::new(),
@@ -134,12 +169,13 @@ async fn handle(
     context: &mut Context,
 ) -> Result<Response, GatewayError> {
     let snapshot: Arc<Snapshot> = app.snapshot.load_full();
-    let principal = policy::authenticate(&snapshot, headers)?;
+    let principal =
+        policy::authenticate_with_query(&snapshot, headers, context.query_key.as_deref())?;
     context.key_name.clone_from(&principal.key_name);
     context.rate_limit = policy::check_rate_limit(&app.state, &principal)?;
 
     let bytes = body::read(body, headers, &snapshot.server).await?;
-    let request = context.protocol.decode(&bytes)?;
+    let request = context.protocol.decode(&bytes, &context.path_model)?;
     let model = snapshot.resolve_model(&request.model);
     let routes = routing::candidates(&snapshot, &app.health, model)?;
     context.model = model.to_owned();
@@ -245,6 +281,8 @@ fn stream_response(events: EventStream, encoder: StreamEncoder, context: &Contex
         encoder,
         context: Context {
             protocol: context.protocol,
+            path_model: String::new(),
+            query_key: None,
             request_id: context.request_id.clone(),
             started: context.started,
             key_name: context.key_name.clone(),

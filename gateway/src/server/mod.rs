@@ -7,6 +7,7 @@
 
 mod body;
 mod chat;
+mod gemini;
 mod routes;
 
 use std::future::Future;

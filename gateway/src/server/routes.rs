@@ -27,7 +27,15 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/v1/messages", post(anthropic_messages))
         .route("/v1/messages/count_tokens", post(anthropic_count_tokens))
         .route("/v1/models", get(list_models))
-        .route("/v1/models/{model}", get(get_model))
+        .route(
+            "/v1/models/{model}",
+            get(get_model).post(super::gemini::model_action),
+        )
+        .route("/v1beta/models", get(super::gemini::list_models))
+        .route(
+            "/v1beta/models/{model_action}",
+            post(super::gemini::model_action),
+        )
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))

@@ -450,7 +450,9 @@ fn decode_tool_choice(
 
 /// Extension fields of other families that an Anthropic upstream may ignore: advisory, or
 /// already mapped into canonical fields.
-const IGNORABLE_OPENAI_FIELDS: &[&str] = &[
+const IGNORABLE_FOREIGN_FIELDS: &[&str] = &[
+    "generationConfig.thinkingConfig",
+    "safetySettings",
     "store",
     "service_tier",
     "prompt_cache_key",
@@ -490,13 +492,14 @@ pub fn encode(
     let mut extra = Map::new();
     match request.extension_family {
         Family::Anthropic => extra.clone_from(&request.extensions),
-        Family::OpenAi => {
+        Family::OpenAi | Family::Gemini => {
             if let Some(field) = request
                 .extensions
                 .keys()
-                .find(|key| !IGNORABLE_OPENAI_FIELDS.contains(&key.as_str()))
+                .find(|key| !IGNORABLE_FOREIGN_FIELDS.contains(&key.as_str()))
             {
-                return Err(unsupported(field, "it is an OpenAI-only parameter"));
+                let why = format!("it is a {}-only parameter", request.extension_family.name());
+                return Err(unsupported(field, &why));
             }
         }
     }

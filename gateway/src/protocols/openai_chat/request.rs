@@ -426,7 +426,13 @@ fn decode_response_format(value: Value) -> Result<ResponseFormat, GatewayError> 
 
 /// Extension fields of other families that an OpenAI upstream may ignore: advisory, or already
 /// mapped into canonical fields.
-const IGNORABLE_ANTHROPIC_FIELDS: &[&str] = &["thinking", "output_config", "service_tier"];
+const IGNORABLE_FOREIGN_FIELDS: &[&str] = &[
+    "thinking",
+    "output_config",
+    "service_tier",
+    "generationConfig.thinkingConfig",
+    "safetySettings",
+];
 
 /// Builds the upstream request body for an OpenAI-family server.
 pub fn encode(
@@ -438,7 +444,7 @@ pub fn encode(
         && let Some(field) = request
             .extensions
             .keys()
-            .find(|key| !IGNORABLE_ANTHROPIC_FIELDS.contains(&key.as_str()))
+            .find(|key| !IGNORABLE_FOREIGN_FIELDS.contains(&key.as_str()))
     {
         return Err(GatewayError::invalid_param(
             field.as_str(),
