@@ -35,6 +35,8 @@ pub mod gemini;
 pub mod models;
 pub mod openai_chat;
 pub mod openai_responses;
+#[cfg(test)]
+mod properties;
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
