@@ -5,11 +5,13 @@
 //! understands travel in `extensions` and are forwarded only to upstreams of that family; a
 //! target that cannot express them refuses the request with a clear 400 instead of dropping them.
 
+mod embeddings;
 mod request;
 mod response;
 mod stream;
 mod usage;
 
+pub use embeddings::{EmbeddingInput, EmbeddingRequest, EmbeddingResponse};
 pub use request::{
     CacheControl, ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, Sampling, Tool,
     ToolChoice,

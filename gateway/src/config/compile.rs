@@ -133,13 +133,18 @@ pub fn compile(
                     )
                 })
             };
-            let (endpoint, stream_endpoint) = match providers::http_provider(channel.kind) {
-                Some(provider) => (
-                    Some(parse(provider.endpoint(&channel, upstream))?),
-                    Some(parse(provider.stream_endpoint(&channel, upstream))?),
-                ),
-                None => (None, None),
-            };
+            let (endpoint, stream_endpoint, embeddings_endpoint) =
+                match providers::http_provider(channel.kind) {
+                    Some(provider) => (
+                        Some(parse(provider.endpoint(&channel, upstream))?),
+                        Some(parse(provider.stream_endpoint(&channel, upstream))?),
+                        provider
+                            .embeddings_endpoint(&channel, upstream)
+                            .map(parse)
+                            .transpose()?,
+                    ),
+                    None => (None, None, None),
+                };
             routes
                 .entry(name.clone())
                 .or_default()
@@ -148,6 +153,7 @@ pub fn compile(
                     upstream_model: Arc::from(upstream.as_str()),
                     endpoint,
                     stream_endpoint,
+                    embeddings_endpoint,
                     metrics: Arc::new(RouteMetrics::new(name, &channel.name)),
                 }));
         }

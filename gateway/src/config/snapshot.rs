@@ -46,6 +46,8 @@ pub struct Route {
     pub endpoint: Option<reqwest::Url>,
     /// The URL for streamed answers (Gemini streams on another method).
     pub stream_endpoint: Option<reqwest::Url>,
+    /// The embeddings URL, when the provider offers embeddings.
+    pub embeddings_endpoint: Option<reqwest::Url>,
     /// Metric handles for this model on this channel, registered once.
     pub metrics: Arc<RouteMetrics>,
 }

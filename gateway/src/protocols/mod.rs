@@ -34,6 +34,7 @@ pub mod anthropic;
 pub mod gemini;
 pub mod models;
 pub mod openai_chat;
+pub mod openai_embeddings;
 pub mod openai_responses;
 #[cfg(test)]
 mod properties;
@@ -51,6 +52,8 @@ pub enum ClientProtocol {
     OpenAi,
     /// OpenAI's Responses API.
     OpenAiResponses,
+    /// OpenAI's embeddings endpoint (its body is decoded by [`openai_embeddings`]).
+    OpenAiEmbeddings,
     /// Anthropic's Messages API.
     Anthropic,
     /// Google's Gemini API; the action (`streamGenerateContent`, `?alt=sse`) is in the path.
@@ -62,6 +65,7 @@ impl ClientProtocol {
         match self {
             ClientProtocol::OpenAi => "openai",
             ClientProtocol::OpenAiResponses => "openai_responses",
+            ClientProtocol::OpenAiEmbeddings => "openai_embeddings",
             ClientProtocol::Anthropic => "anthropic",
             ClientProtocol::Gemini { .. } => "gemini",
         }
@@ -74,7 +78,8 @@ impl ClientProtocol {
             ClientProtocol::Gemini { stream, .. } => {
                 gemini::request::decode(gemini::request::parse_body(body)?, path_model, stream)
             }
-            ClientProtocol::OpenAi => {
+            // The embeddings endpoint shares OpenAI's chat shape for anything chat-like.
+            ClientProtocol::OpenAi | ClientProtocol::OpenAiEmbeddings => {
                 openai_chat::request::decode(openai_chat::request::parse_body(body)?)
             }
             ClientProtocol::OpenAiResponses => {
@@ -89,7 +94,7 @@ impl ClientProtocol {
     /// Renders a complete answer.
     pub fn encode_response(self, response: &ChatResponse) -> Response {
         match self {
-            ClientProtocol::OpenAi => {
+            ClientProtocol::OpenAi | ClientProtocol::OpenAiEmbeddings => {
                 axum::Json(openai_chat::response::encode(response)).into_response()
             }
             ClientProtocol::OpenAiResponses => {
@@ -106,7 +111,7 @@ impl ClientProtocol {
 
     pub fn stream_encoder(self, request: &ChatRequest) -> StreamEncoder {
         match self {
-            ClientProtocol::OpenAi => StreamEncoder::OpenAi(
+            ClientProtocol::OpenAi | ClientProtocol::OpenAiEmbeddings => StreamEncoder::OpenAi(
                 openai_chat::stream::ChunkEncoder::new(request.include_usage),
             ),
             ClientProtocol::OpenAiResponses => {
@@ -124,9 +129,9 @@ impl ClientProtocol {
     /// Renders an error in this protocol's shape (the Responses API uses OpenAI's error object).
     pub fn error_response(self, error: &GatewayError) -> Response {
         match self {
-            ClientProtocol::OpenAi | ClientProtocol::OpenAiResponses => {
-                openai_chat::error::error_response(error)
-            }
+            ClientProtocol::OpenAi
+            | ClientProtocol::OpenAiResponses
+            | ClientProtocol::OpenAiEmbeddings => openai_chat::error::error_response(error),
             ClientProtocol::Anthropic => anthropic::error::error_response(error),
             ClientProtocol::Gemini { .. } => gemini::error::error_response(error),
         }

@@ -6,7 +6,11 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use bytes::Bytes;
 
 use super::{HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, retry_after};
-use crate::canonical::{ChatRequest, ChatResponse};
+use serde_json::json;
+
+use crate::canonical::{
+    ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse,
+};
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
 use crate::protocols::gemini::{
@@ -70,6 +74,74 @@ impl HttpProvider for Gemini {
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError> {
         response::decode(body)
+    }
+
+    fn embeddings_endpoint(&self, channel: &Channel, upstream_model: &str) -> Option<String> {
+        Some(format!(
+            "{}/v1beta/models/{upstream_model}:batchEmbedContents",
+            channel.base_url
+        ))
+    }
+
+    /// `batchEmbedContents`: one request per input; Gemini embeds text only.
+    fn build_embeddings_request(
+        &self,
+        channel: &Channel,
+        request: &EmbeddingRequest,
+        upstream_model: &str,
+        endpoint: &reqwest::Url,
+    ) -> Result<UpstreamRequest, GatewayError> {
+        let requests = request
+            .inputs
+            .iter()
+            .map(|input| match input {
+                EmbeddingInput::Text(text) => {
+                    let mut entry = json!({"model": format!("models/{upstream_model}"), "content": {"parts": [{"text": text}]}});
+                    if let Some(dimensions) = request.dimensions {
+                        entry["outputDimensionality"] = dimensions.into();
+                    }
+                    Ok(entry)
+                }
+                EmbeddingInput::Tokens(_) => Err(GatewayError::invalid_param("input", "Gemini models embed text only; send strings, not token arrays.")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let body = json!({"requests": requests}).to_string();
+        Ok(UpstreamRequest {
+            url: endpoint.clone(),
+            headers: channel.headers.clone(),
+            body: Bytes::from(body),
+        })
+    }
+
+    fn parse_embeddings(&self, body: &[u8]) -> Result<EmbeddingResponse, GatewayError> {
+        let bad = |why: String| {
+            GatewayError::new(
+                ErrorKind::BadGateway,
+                format!("the upstream sent embeddings we could not parse: {why}"),
+            )
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|error| bad(error.to_string()))?;
+        let vectors = value["embeddings"]
+            .as_array()
+            .ok_or_else(|| bad("no embeddings".to_owned()))?
+            .iter()
+            .map(|embedding| {
+                embedding["values"].as_array().and_then(|values| {
+                    values
+                        .iter()
+                        .map(|value| value.as_f64().map(|value| value as f32))
+                        .collect::<Option<Vec<f32>>>()
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| bad("an embedding has no float values".to_owned()))?;
+        // Gemini reports neither the model nor token counts here; the request path fills both in.
+        Ok(EmbeddingResponse {
+            model: String::new(),
+            vectors,
+            input_tokens: 0,
+        })
     }
 
     fn stream_decoder(&self) -> StreamDecoder {

@@ -176,3 +176,60 @@ mod tests {
         assert_eq!(reason, FinishReason::Length);
     }
 }
+
+/// Deterministic unit vectors (8 dimensions unless asked otherwise) derived from each input,
+/// so equal inputs embed equally; token usage counts words like the chat mock.
+pub fn embed(
+    request: &crate::canonical::EmbeddingRequest,
+    model: &str,
+) -> crate::canonical::EmbeddingResponse {
+    use crate::canonical::EmbeddingInput;
+    let dimensions = request.dimensions.unwrap_or(8).clamp(1, 4096) as usize;
+    let mut input_tokens = 0;
+    let vectors = request
+        .inputs
+        .iter()
+        .map(|input| {
+            let (seed, tokens) = match input {
+                EmbeddingInput::Text(text) => {
+                    (fnv(text.as_bytes()), text.split_whitespace().count() as u64)
+                }
+                EmbeddingInput::Tokens(tokens) => {
+                    let bytes: Vec<u8> = tokens
+                        .iter()
+                        .flat_map(|token| token.to_le_bytes())
+                        .collect();
+                    (fnv(&bytes), tokens.len() as u64)
+                }
+            };
+            input_tokens += tokens;
+            let mut state = seed;
+            let raw: Vec<f32> = (0..dimensions)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+                })
+                .collect();
+            let norm = raw
+                .iter()
+                .map(|value| value * value)
+                .sum::<f32>()
+                .sqrt()
+                .max(f32::EPSILON);
+            raw.into_iter().map(|value| value / norm).collect()
+        })
+        .collect();
+    crate::canonical::EmbeddingResponse {
+        model: model.to_owned(),
+        vectors,
+        input_tokens,
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x100000001b3)
+    })
+}

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 
 use crate::canonical::Decoded;
-use crate::canonical::{ChatRequest, ChatResponse};
+use crate::canonical::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
 use crate::protocols::anthropic::stream::EventDecoder;
@@ -83,6 +83,31 @@ pub trait HttpProvider: Send + Sync {
     ) -> Result<UpstreamRequest, GatewayError>;
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError>;
+
+    /// The embeddings endpoint, for providers that offer embeddings.
+    fn embeddings_endpoint(&self, _channel: &Channel, _upstream_model: &str) -> Option<String> {
+        None
+    }
+
+    fn build_embeddings_request(
+        &self,
+        channel: &Channel,
+        _request: &EmbeddingRequest,
+        _upstream_model: &str,
+        _endpoint: &reqwest::Url,
+    ) -> Result<UpstreamRequest, GatewayError> {
+        Err(GatewayError::invalid(format!(
+            "channel `{}` does not offer embeddings",
+            channel.name
+        )))
+    }
+
+    fn parse_embeddings(&self, _body: &[u8]) -> Result<EmbeddingResponse, GatewayError> {
+        Err(GatewayError::new(
+            ErrorKind::Internal,
+            "this provider does not offer embeddings",
+        ))
+    }
 
     /// A fresh decoder for one streamed answer.
     fn stream_decoder(&self) -> StreamDecoder;

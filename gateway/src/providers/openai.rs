@@ -6,12 +6,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use bytes::Bytes;
 
 use super::{HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, retry_after};
-use crate::canonical::{ChatRequest, ChatResponse};
+use crate::canonical::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
 use crate::protocols::openai_chat::{
     error::parse_upstream_error, request, response, stream::ChunkDecoder,
 };
+use crate::protocols::openai_embeddings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flavour {
@@ -98,6 +99,36 @@ impl HttpProvider for OpenAiCompatible {
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError> {
         response::decode(body)
+    }
+
+    fn embeddings_endpoint(&self, channel: &Channel, upstream_model: &str) -> Option<String> {
+        Some(match self.flavour {
+            Flavour::OpenAi => format!("{}/embeddings", channel.base_url),
+            Flavour::Azure => format!(
+                "{}/openai/deployments/{upstream_model}/embeddings?api-version={}",
+                channel.base_url,
+                channel.api_version.as_deref().unwrap_or_default()
+            ),
+        })
+    }
+
+    fn build_embeddings_request(
+        &self,
+        channel: &Channel,
+        request: &EmbeddingRequest,
+        upstream_model: &str,
+        endpoint: &reqwest::Url,
+    ) -> Result<UpstreamRequest, GatewayError> {
+        let body = openai_embeddings::encode_request(request, upstream_model);
+        Ok(UpstreamRequest {
+            url: endpoint.clone(),
+            headers: channel.headers.clone(),
+            body: Bytes::from(body.to_string()),
+        })
+    }
+
+    fn parse_embeddings(&self, body: &[u8]) -> Result<EmbeddingResponse, GatewayError> {
+        openai_embeddings::decode_response(body)
     }
 
     fn stream_decoder(&self) -> StreamDecoder {

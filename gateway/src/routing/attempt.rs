@@ -21,16 +21,27 @@ use futures_util::StreamExt;
 use tracing::{Instrument, info_span};
 
 use crate::app::AppState;
-use crate::canonical::{ChatRequest, ChatResponse, Decoded, EventStream, StreamEvent};
-use crate::config::{Channel, Route};
+use crate::canonical::{
+    ChatRequest, ChatResponse, Decoded, EmbeddingRequest, EmbeddingResponse, EventStream,
+    StreamEvent,
+};
+use crate::config::{Channel, MockSettings, Route};
 use crate::error::{ErrorKind, GatewayError};
 use crate::providers::{self, HttpProvider, ProviderKind, StreamDecoder, UpstreamFailure};
 use crate::telemetry::metrics;
+
+/// What is being asked of the upstream.
+#[derive(Clone, Copy)]
+pub enum Operation<'a> {
+    Chat(&'a ChatRequest),
+    Embeddings(&'a EmbeddingRequest),
+}
 
 /// A committed answer.
 pub enum Answer {
     Complete(ChatResponse),
     Stream(EventStream),
+    Embeddings(EmbeddingResponse),
 }
 
 /// The answer plus where it came from.
@@ -50,7 +61,7 @@ pub struct Exhausted {
 pub async fn run(
     app: &AppState,
     routes: Vec<Arc<Route>>,
-    request: &ChatRequest,
+    operation: Operation<'_>,
     deadline: Instant,
 ) -> Result<Served, Exhausted> {
     let mut last_failure: Option<UpstreamFailure> = None;
@@ -64,7 +75,7 @@ pub async fn run(
         let channel = &route.channel;
         let span = info_span!("attempt", channel = %channel.name, provider = channel.kind.as_str(), attempt = attempts);
         let started = Instant::now();
-        let outcome = attempt(&route, request, remaining).instrument(span).await;
+        let outcome = attempt(&route, operation, remaining).instrument(span).await;
         match outcome {
             Ok(answer) => {
                 app.health.record_success(channel.index);
@@ -112,58 +123,63 @@ pub async fn run(
 
 async fn attempt(
     route: &Route,
-    request: &ChatRequest,
+    operation: Operation<'_>,
     remaining: Duration,
 ) -> Result<Answer, UpstreamFailure> {
     let channel = &route.channel;
     let upstream_model = &*route.upstream_model;
+    let refuse = |error: GatewayError| UpstreamFailure {
+        error,
+        retryable: false,
+        channel_fault: false,
+    };
     let provider = match (channel.kind, providers::http_provider(channel.kind)) {
         (ProviderKind::Mock, _) => {
-            return Ok(if request.stream {
-                Answer::Stream(providers::mock::stream(
-                    &channel.mock,
-                    request,
-                    upstream_model,
-                ))
-            } else {
-                Answer::Complete(
-                    providers::mock::respond(&channel.mock, request, upstream_model).await,
-                )
-            });
+            return Ok(mock_answer(&channel.mock, operation, upstream_model).await);
         }
         (_, Some(provider)) => provider,
         (kind, None) => {
-            let error = GatewayError::new(
-                ErrorKind::Internal,
-                format!("provider `{}` has no HTTP adapter", kind.as_str()),
-            );
-            return Err(UpstreamFailure {
-                error,
-                retryable: false,
-                channel_fault: false,
-            });
+            let message = format!("provider `{}` has no HTTP adapter", kind.as_str());
+            return Err(refuse(GatewayError::new(ErrorKind::Internal, message)));
         }
     };
-    let endpoint = if request.stream {
-        &route.stream_endpoint
-    } else {
-        &route.endpoint
-    };
-    let endpoint = endpoint.as_ref().ok_or_else(|| UpstreamFailure {
-        error: GatewayError::new(
-            ErrorKind::Internal,
-            format!("channel `{}` has no endpoint", channel.name),
-        ),
-        retryable: false,
-        channel_fault: false,
-    })?;
-    let upstream = provider
-        .build_request(channel, request, upstream_model, endpoint)
-        .map_err(|error| UpstreamFailure {
-            error,
-            retryable: false,
+    let missing_endpoint = || {
+        // Another channel for the model may offer what this provider does not.
+        let message = format!(
+            "channel `{}` ({}) does not offer this operation",
+            channel.name,
+            channel.kind.as_str()
+        );
+        UpstreamFailure {
+            error: GatewayError::invalid(message),
+            retryable: true,
             channel_fault: false,
-        })?;
+        }
+    };
+    let (upstream, stream) = match operation {
+        Operation::Chat(request) => {
+            let endpoint = if request.stream {
+                &route.stream_endpoint
+            } else {
+                &route.endpoint
+            };
+            let endpoint = endpoint.as_ref().ok_or_else(missing_endpoint)?;
+            let upstream = provider
+                .build_request(channel, request, upstream_model, endpoint)
+                .map_err(refuse)?;
+            (upstream, request.stream)
+        }
+        Operation::Embeddings(request) => {
+            let endpoint = route
+                .embeddings_endpoint
+                .as_ref()
+                .ok_or_else(missing_endpoint)?;
+            let upstream = provider
+                .build_embeddings_request(channel, request, upstream_model, endpoint)
+                .map_err(refuse)?;
+            (upstream, false)
+        }
+    };
     let first_byte = channel.timeouts.first_byte.min(remaining);
     let started = Instant::now();
     let send = channel
@@ -188,7 +204,7 @@ async fn attempt(
         .await?;
         return Err(provider.classify_error(channel, status, &headers, &body));
     }
-    if request.stream {
+    if stream {
         let events = upstream_events(response, provider, channel);
         return commit_stream(
             channel,
@@ -203,14 +219,29 @@ async fn attempt(
         .min(remaining)
         .saturating_sub(started.elapsed());
     let body = read_body(channel, response, budget).await?;
-    provider
-        .parse_response(&body)
-        .map(Answer::Complete)
-        .map_err(|error| UpstreamFailure {
-            error,
-            retryable: true,
-            channel_fault: true,
-        })
+    let parsed = match operation {
+        Operation::Chat(_) => provider.parse_response(&body).map(Answer::Complete),
+        Operation::Embeddings(_) => provider.parse_embeddings(&body).map(Answer::Embeddings),
+    };
+    parsed.map_err(|error| UpstreamFailure {
+        error,
+        retryable: true,
+        channel_fault: true,
+    })
+}
+
+async fn mock_answer(settings: &MockSettings, operation: Operation<'_>, model: &str) -> Answer {
+    match operation {
+        Operation::Chat(request) if request.stream => {
+            Answer::Stream(providers::mock::stream(settings, request, model))
+        }
+        Operation::Chat(request) => {
+            Answer::Complete(providers::mock::respond(settings, request, model).await)
+        }
+        Operation::Embeddings(request) => {
+            Answer::Embeddings(providers::mock::embed(request, model))
+        }
+    }
 }
 
 async fn read_body(

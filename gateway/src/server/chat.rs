@@ -18,10 +18,13 @@ use crate::accounting::{self, UsageRecord};
 use crate::app::AppState;
 use crate::canonical::{EventStream, StreamEvent};
 use crate::config::{Route, Snapshot};
-use crate::error::GatewayError;
+use crate::error::{ErrorKind, GatewayError};
 use crate::policy::{self, limits::RateLimitStatus};
-use crate::protocols::{ClientProtocol, StreamEncoder};
-use crate::routing::{self, attempt::Answer};
+use crate::protocols::{ClientProtocol, StreamEncoder, openai_embeddings};
+use crate::routing::{
+    self,
+    attempt::{Answer, Operation},
+};
 use crate::telemetry::metrics;
 
 /// What is known about a request so far, for its usage record.
@@ -65,6 +68,22 @@ pub async fn openai_responses(
 ) -> Response {
     serve_chat(
         ClientProtocol::OpenAiResponses,
+        Target::default(),
+        app,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// `POST /v1/embeddings` (OpenAI).
+pub async fn openai_embeddings(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    serve_chat(
+        ClientProtocol::OpenAiEmbeddings,
         Target::default(),
         app,
         headers,
@@ -175,17 +194,25 @@ async fn handle(
     context.rate_limit = policy::check_rate_limit(&app.state, &principal)?;
 
     let bytes = body::read(body, headers, &snapshot.server).await?;
-    let request = context.protocol.decode(&bytes, &context.path_model)?;
-    let model = snapshot.resolve_model(&request.model);
+    let payload = match context.protocol {
+        ClientProtocol::OpenAiEmbeddings => Payload::Embeddings(openai_embeddings::decode(&bytes)?),
+        protocol => Payload::Chat(protocol.decode(&bytes, &context.path_model)?),
+    };
+    let requested = payload.model();
+    let model = snapshot.resolve_model(requested);
     let routes = routing::candidates(&snapshot, &app.health, model)?;
     context.model = model.to_owned();
     tracing::Span::current().record("model", model);
-    if !principal.role.permits(&request.model) {
+    if !principal.role.permits(requested) {
         policy::authorize_model(&principal, model)?;
     }
 
     let deadline = context.started + snapshot.server.request_timeout;
-    let served = routing::attempt::run(app, routes, &request, deadline).await;
+    let operation = match &payload {
+        Payload::Chat(request) => Operation::Chat(request),
+        Payload::Embeddings(request) => Operation::Embeddings(request),
+    };
+    let served = routing::attempt::run(app, routes, operation, deadline).await;
     let served = match served {
         Ok(served) => served,
         Err(exhausted) => {
@@ -204,11 +231,62 @@ async fn handle(
             record(context, 200, usage, false);
             Ok(response)
         }
-        Answer::Stream(events) => Ok(stream_response(
-            events,
-            context.protocol.stream_encoder(&request),
-            context,
-        )),
+        Answer::Stream(events) => {
+            let encoder = match &payload {
+                Payload::Chat(request) => context.protocol.stream_encoder(request),
+                Payload::Embeddings(_) => {
+                    return Err(GatewayError::new(
+                        ErrorKind::Internal,
+                        "an embeddings request was answered with a stream",
+                    ));
+                }
+            };
+            Ok(stream_response(events, encoder, context))
+        }
+        Answer::Embeddings(mut answer) => {
+            let base64 = matches!(&payload, Payload::Embeddings(request) if request.base64);
+            if answer.model.is_empty() {
+                answer.model = served.route.upstream_model.to_string();
+            }
+            if let (0, Payload::Embeddings(request)) = (answer.input_tokens, &payload) {
+                answer.input_tokens = estimate_embedding_tokens(request);
+            }
+            let response =
+                axum::Json(openai_embeddings::encode_response(&answer, base64)).into_response();
+            let usage = crate::canonical::Usage {
+                input_tokens: answer.input_tokens,
+                ..Default::default()
+            };
+            record(context, 200, Some(usage), false);
+            Ok(response)
+        }
+    }
+}
+
+/// About four characters a token, for upstreams that do not count embedding input.
+fn estimate_embedding_tokens(request: &crate::canonical::EmbeddingRequest) -> u64 {
+    request
+        .inputs
+        .iter()
+        .map(|input| match input {
+            crate::canonical::EmbeddingInput::Text(text) => (text.len() as u64).div_ceil(4),
+            crate::canonical::EmbeddingInput::Tokens(tokens) => tokens.len() as u64,
+        })
+        .sum()
+}
+
+/// What the client asked for.
+enum Payload {
+    Chat(crate::canonical::ChatRequest),
+    Embeddings(crate::canonical::EmbeddingRequest),
+}
+
+impl Payload {
+    fn model(&self) -> &str {
+        match self {
+            Payload::Chat(request) => &request.model,
+            Payload::Embeddings(request) => &request.model,
+        }
     }
 }
 

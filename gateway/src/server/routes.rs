@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use super::chat::{
-    anthropic_count_tokens, anthropic_messages, openai_chat_completions, openai_responses,
+    anthropic_count_tokens, anthropic_messages, openai_chat_completions, openai_embeddings,
+    openai_responses,
 };
 use crate::app::AppState;
 use crate::error::{ErrorKind, GatewayError};
@@ -24,6 +25,7 @@ pub fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(openai_chat_completions))
         .route("/v1/responses", post(openai_responses))
+        .route("/v1/embeddings", post(openai_embeddings))
         .route("/v1/messages", post(anthropic_messages))
         .route("/v1/messages/count_tokens", post(anthropic_count_tokens))
         .route("/v1/models", get(list_models))

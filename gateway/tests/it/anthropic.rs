@@ -329,3 +329,24 @@ async fn a_broken_stream_ends_with_an_error_event_and_no_message_stop() {
     assert!(text.contains("event: error\n"), "{text}");
     assert!(!text.contains("message_stop"), "{text}");
 }
+
+#[tokio::test]
+async fn embeddings_on_a_model_only_anthropic_serves_say_so() {
+    let fake = FakeProvider::start().await;
+    let gateway = anthropic_gateway(&fake);
+    let response = client()
+        .post(gateway.url("/v1/embeddings"))
+        .bearer_auth(KEY)
+        .json(&json!({"model": "claude-test", "input": "hello"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().await.expect("json");
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("claude") && message.contains("does not offer"),
+        "{message}"
+    );
+    assert!(fake.requests().is_empty());
+}

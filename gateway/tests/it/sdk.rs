@@ -73,7 +73,9 @@ async fn python_sdk_suites_pass() {
     .await
     .expect("venv");
     let fake = FakeProvider::start().await;
-    let gateway = Gateway::start(&config(&fake.base_url(), ""));
+    // A mock channel serves embeddings (the fake provider speaks chat only).
+    let embeddings = "  - name: local\n    provider: mock\n    models: [embed-model]\n";
+    let gateway = Gateway::start(&config(&fake.base_url(), embeddings));
 
     let mut pytest = Command::new(python);
     pytest

@@ -112,3 +112,21 @@ def test_tools_are_accepted(client, model):
         tool_choice="auto",
     )
     assert completion.choices[0].message.content
+
+
+def test_embeddings_in_the_sdks_default_base64_and_as_floats(client):
+    # The SDK asks for base64 by default and decodes it; the gateway must honour that.
+    default = client.embeddings.create(model="embed-model", input=["hello world", "hello world", "other"])
+    floats = client.embeddings.create(model="embed-model", input=["hello world"], encoding_format="float")
+
+    assert [item.index for item in default.data] == [0, 1, 2]
+    assert len(default.data[0].embedding) == 8
+    assert default.data[0].embedding == default.data[1].embedding
+    assert default.data[0].embedding != default.data[2].embedding
+    assert floats.data[0].embedding == pytest.approx(default.data[0].embedding, rel=1e-6)
+    assert default.usage.prompt_tokens > 0
+
+
+def test_embedding_dimensions(client):
+    result = client.embeddings.create(model="embed-model", input="short", dimensions=3)
+    assert len(result.data[0].embedding) == 3
