@@ -152,31 +152,6 @@ pub fn stream(settings: &MockSettings, request: &ChatRequest, model: &str) -> Ev
     Box::pin(paced)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_concatenate_back_to_the_text() {
-        let text = "This is  a mock response.";
-        let pieces = tokens(text);
-        assert_eq!(pieces.concat(), text);
-        assert_eq!(pieces, ["This", " is", "  a", " mock", " response."]);
-    }
-
-    #[test]
-    fn max_output_tokens_cuts_the_reply_with_length() {
-        let request = ChatRequest {
-            max_output_tokens: Some(2),
-            ..ChatRequest::default()
-        };
-        let all = ["a", " b", " c"];
-        let (kept, reason) = limited(&request, &all);
-        assert_eq!(kept, ["a", " b"]);
-        assert_eq!(reason, FinishReason::Length);
-    }
-}
-
 /// Deterministic unit vectors (8 dimensions unless asked otherwise) derived from each input,
 /// so equal inputs embed equally; token usage counts words like the chat mock.
 pub fn embed(
@@ -232,4 +207,29 @@ fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325u64, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x100000001b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_concatenate_back_to_the_text() {
+        let text = "This is  a mock response.";
+        let pieces = tokens(text);
+        assert_eq!(pieces.concat(), text);
+        assert_eq!(pieces, ["This", " is", "  a", " mock", " response."]);
+    }
+
+    #[test]
+    fn max_output_tokens_cuts_the_reply_with_length() {
+        let request = ChatRequest {
+            max_output_tokens: Some(2),
+            ..ChatRequest::default()
+        };
+        let all = ["a", " b", " c"];
+        let (kept, reason) = limited(&request, &all);
+        assert_eq!(kept, ["a", " b"]);
+        assert_eq!(reason, FinishReason::Length);
+    }
 }

@@ -196,7 +196,7 @@ async fn handle(
     let bytes = body::read(body, headers, &snapshot.server).await?;
     let payload = match context.protocol {
         ClientProtocol::OpenAiEmbeddings => Payload::Embeddings(openai_embeddings::decode(&bytes)?),
-        protocol => Payload::Chat(protocol.decode(&bytes, &context.path_model)?),
+        protocol => Payload::Chat(Box::new(protocol.decode(&bytes, &context.path_model)?)),
     };
     let requested = payload.model();
     let model = snapshot.resolve_model(requested);
@@ -277,7 +277,7 @@ fn estimate_embedding_tokens(request: &crate::canonical::EmbeddingRequest) -> u6
 
 /// What the client asked for.
 enum Payload {
-    Chat(crate::canonical::ChatRequest),
+    Chat(Box<crate::canonical::ChatRequest>),
     Embeddings(crate::canonical::EmbeddingRequest),
 }
 
