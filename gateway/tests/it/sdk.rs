@@ -1,7 +1,7 @@
-//! Runs the Python SDK suite in `gateway/tests/sdk/` with the official `openai` and `anthropic`
-//! packages against the real gateway and the fake provider. The virtualenv lives under the
-//! target directory and is created on first use; a missing Python or an unreachable package
-//! index fails the test loudly rather than skipping it.
+//! Runs the Python SDK suite in `gateway/tests/sdk/` with the official `openai`, `anthropic` and
+//! `google-genai` packages against the real gateway and the fake provider. The virtualenv lives
+//! under the target directory and is created on first use; a missing Python or an unreachable
+//! package index fails the test loudly rather than skipping it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

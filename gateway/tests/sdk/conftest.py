@@ -49,3 +49,14 @@ def anthropic_base_url(base_url: str) -> str:
 @pytest.fixture(scope="session")
 def anthropic_client(anthropic_base_url: str) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=anthropic_base_url, api_key=_env("SWITCHBOARD_API_KEY"), max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def genai_client(anthropic_base_url: str):
+    from google import genai
+    from google.genai import types
+
+    return genai.Client(
+        api_key=_env("SWITCHBOARD_API_KEY"),
+        http_options=types.HttpOptions(base_url=anthropic_base_url, retry_options=None),
+    )
