@@ -130,6 +130,7 @@ fn the_readme_configuration_reference_is_a_valid_config() {
         .env("OPENAI_API_KEY", "sk-readme-test")
         .env("AZURE_OPENAI_KEY", "azure-readme-test")
         .env("ANTHROPIC_API_KEY", "sk-ant-readme-test")
+        .env("GEMINI_API_KEY", "gemini-readme-test")
         .output()
         .expect("run check-config");
     assert!(
@@ -137,5 +138,5 @@ fn the_readme_configuration_reference_is_a_valid_config() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("4 channels"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("5 channels"));
 }
