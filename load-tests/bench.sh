@@ -125,9 +125,13 @@ json_field() {
 
 BODY='{"model":"bench-model","messages":[{"role":"system","content":"You are a benchmark."},{"role":"user","content":"Say hello in five words."}],"max_tokens":16}'
 
+# The request every row sends unless a row sets its own (the translated rows below).
+REQUEST_BODY=$BODY
+REQUEST_AUTH="Authorization: Bearer sk-bench"
+
 loadgen() {
-    "${LOAD_PIN[@]}" "$BIN/loadgen" --url "$1" --body "$BODY" \
-        --header "Authorization: Bearer sk-bench" --threads 1 \
+    "${LOAD_PIN[@]}" "$BIN/loadgen" --url "$1" --body "$REQUEST_BODY" \
+        --header "$REQUEST_AUTH" --header "anthropic-version: 2023-06-01" --threads 1 \
         --connections "$BENCH_CONNECTIONS" --duration "$BENCH_SECS" --warmup "$BENCH_WARMUP" "${@:2}"
 }
 
@@ -240,6 +244,21 @@ if [ "$CHECK" != "200" ]; then
 fi
 ROWS+=(gateway)
 bench gateway "$GATEWAY_URL" "$GATEWAY_PID"
+
+# Streaming, and translation: an Anthropic client reaching the same OpenAI-compatible upstream
+# (request, answer and stream events all converted), next to the untranslated OpenAI path.
+REQUEST_BODY=${BODY%\}},\"stream\":true}
+ROWS+=("gateway, stream")
+bench "gateway, stream" "$GATEWAY_URL" "$GATEWAY_PID"
+ANTHROPIC_BODY='{"model":"bench-model","max_tokens":16,"system":"You are a benchmark.","messages":[{"role":"user","content":"Say hello in five words."}]}'
+REQUEST_AUTH="x-api-key: sk-bench"
+REQUEST_BODY=$ANTHROPIC_BODY
+ROWS+=("gateway, Anthropic client")
+bench "gateway, Anthropic client" "http://$GATEWAY_ADDR/v1/messages" "$GATEWAY_PID"
+REQUEST_BODY=${ANTHROPIC_BODY%\}},\"stream\":true}
+ROWS+=("gateway, Anthropic client, stream")
+bench "gateway, Anthropic client, stream" "http://$GATEWAY_ADDR/v1/messages" "$GATEWAY_PID"
+
 GATEWAY_RSS=$(awk '/^VmRSS/ {print $2}' "/proc/$GATEWAY_PID/status")
 GATEWAY_HWM=$(awk '/^VmHWM/ {print $2}' "/proc/$GATEWAY_PID/status")
 

@@ -9,5 +9,5 @@ pub mod loadgen;
 
 pub use fake::{
     Behaviour, ErrorReply, FakeOptions, FakeProvider, RecordedRequest, Reply, Usage as FakeUsage,
-    thinking_signature,
+    gemini_thought_signature, thinking_signature,
 };

@@ -12,20 +12,27 @@ enum ClientKind {
     OpenAi,
     Responses,
     Anthropic,
+    Gemini,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum UpstreamKind {
     OpenAi,
     Anthropic,
+    Gemini,
 }
 
-const CLIENTS: [ClientKind; 3] = [
+const CLIENTS: [ClientKind; 4] = [
     ClientKind::OpenAi,
     ClientKind::Responses,
     ClientKind::Anthropic,
+    ClientKind::Gemini,
 ];
-const UPSTREAMS: [UpstreamKind; 2] = [UpstreamKind::OpenAi, UpstreamKind::Anthropic];
+const UPSTREAMS: [UpstreamKind; 3] = [
+    UpstreamKind::OpenAi,
+    UpstreamKind::Anthropic,
+    UpstreamKind::Gemini,
+];
 
 #[derive(Clone, Debug)]
 enum Turn {
@@ -58,6 +65,7 @@ fn gateway_for(upstream: UpstreamKind, fake: &FakeProvider) -> Gateway {
     let (provider, base_url) = match upstream {
         UpstreamKind::OpenAi => ("openai", fake.base_url()),
         UpstreamKind::Anthropic => ("anthropic", format!("http://{}", fake.addr())),
+        UpstreamKind::Gemini => ("gemini", format!("http://{}", fake.addr())),
     };
     Gateway::start(&format!(
         r#"
@@ -131,6 +139,51 @@ fn responses_body(system: Option<&str>, turns: &[Turn], tools: bool, stream: boo
     body
 }
 
+fn gemini_body(system: Option<&str>, turns: &[Turn], tools: bool) -> Value {
+    let mut contents: Vec<Value> = Vec::new();
+    for turn in turns {
+        let (role, parts) = match turn {
+            Turn::User(text) => ("user", vec![json!({"text": text})]),
+            Turn::Assistant(text) => ("model", vec![json!({"text": text})]),
+            Turn::ToolCalls(calls) => (
+                "model",
+                calls
+                    .iter()
+                    .map(|call| {
+                        let mut function_call = json!({"name": call.name, "args": call.arguments});
+                        if !call.id.is_empty() {
+                            function_call["id"] = call.id.clone().into();
+                        }
+                        json!({"functionCall": function_call})
+                    })
+                    .collect(),
+            ),
+            Turn::ToolResult(id, text) => {
+                let mut response = json!({"name": WEATHER_TOOL, "response": {"output": text}});
+                if !id.is_empty() {
+                    response["id"] = id.clone().into();
+                }
+                ("user", vec![json!({"functionResponse": response})])
+            }
+        };
+        match contents.last_mut() {
+            Some(last) if last["role"] == role => {
+                last["parts"].as_array_mut().expect("parts").extend(parts)
+            }
+            _ => contents.push(json!({"role": role, "parts": parts})),
+        }
+    }
+    let mut body = json!({"contents": contents, "generationConfig": {"maxOutputTokens": 200}});
+    if let Some(system) = system {
+        body["systemInstruction"] = json!({"parts": [{"text": system}]});
+    }
+    if tools {
+        body["tools"] = json!([{"functionDeclarations": [{"name": WEATHER_TOOL, "description": "Weather for a city",
+            "parametersJsonSchema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]}]);
+    }
+    body
+}
+
 fn anthropic_body(system: Option<&str>, turns: &[Turn], tools: bool, stream: bool) -> Value {
     let mut messages: Vec<Value> = Vec::new();
     for turn in turns {
@@ -183,6 +236,17 @@ async fn call(
             .post(gateway.url("/v1/responses"))
             .bearer_auth(KEY)
             .json(&responses_body(system, turns, tools, stream)),
+        ClientKind::Gemini => {
+            let action = if stream {
+                "streamGenerateContent?alt=sse"
+            } else {
+                "generateContent"
+            };
+            client()
+                .post(gateway.url(&format!("/v1beta/models/matrix-model:{action}")))
+                .header("x-goog-api-key", KEY)
+                .json(&gemini_body(system, turns, tools))
+        }
         ClientKind::Anthropic => client()
             .post(gateway.url("/v1/messages"))
             .header("x-api-key", KEY)
@@ -200,6 +264,12 @@ async fn call(
             seen_responses(&serde_json::from_str(&text).expect("json"))
         }
         (ClientKind::Responses, true) => seen_responses_stream(&text),
+        (ClientKind::Gemini, false) => {
+            let mut seen = Seen::default();
+            seen_gemini_chunk(&mut seen, &serde_json::from_str(&text).expect("json"));
+            seen
+        }
+        (ClientKind::Gemini, true) => seen_gemini_stream(&text),
         (ClientKind::Anthropic, false) => {
             seen_anthropic(&serde_json::from_str(&text).expect("json"))
         }
@@ -383,6 +453,56 @@ fn seen_responses_stream(body: &str) -> Seen {
     seen
 }
 
+fn seen_gemini_chunk(seen: &mut Seen, chunk: &Value) {
+    assert!(chunk.get("error").is_none(), "{chunk}");
+    let candidate = &chunk["candidates"][0];
+    for part in candidate["content"]["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(call) = part.get("functionCall") {
+            seen.tool_calls.push(ToolCall {
+                id: call["id"].as_str().unwrap_or_default().to_owned(),
+                name: call["name"].as_str().unwrap_or_default().to_owned(),
+                arguments: call["args"].clone(),
+            });
+        } else if part["thought"] != true {
+            seen.text
+                .push_str(part["text"].as_str().unwrap_or_default());
+        }
+    }
+    if let Some(reason) = candidate["finishReason"].as_str() {
+        seen.finish = match (reason, seen.tool_calls.is_empty()) {
+            ("STOP", true) => "stop",
+            ("STOP", false) => "tool_calls",
+            ("MAX_TOKENS", _) => "length",
+            (other, _) => other,
+        }
+        .to_owned();
+    }
+    if let Some(usage) = chunk.get("usageMetadata") {
+        seen.total_input_tokens = usage["promptTokenCount"].as_u64().unwrap_or_default();
+        seen.cache_read_tokens = usage["cachedContentTokenCount"]
+            .as_u64()
+            .unwrap_or_default();
+        seen.output_tokens = usage["candidatesTokenCount"].as_u64().unwrap_or_default()
+            + usage["thoughtsTokenCount"].as_u64().unwrap_or_default();
+    }
+}
+
+/// Gemini clients get `data:` lines only: no `event:` lines, no comments, no `[DONE]`.
+fn seen_gemini_stream(body: &str) -> Seen {
+    let mut seen = Seen::default();
+    for line in body.lines().filter(|line| !line.trim().is_empty()) {
+        let data = line
+            .strip_prefix("data: ")
+            .unwrap_or_else(|| panic!("a Gemini client got a non-data line: {line:?}"));
+        seen_gemini_chunk(&mut seen, &serde_json::from_str(data).expect("chunk JSON"));
+    }
+    seen
+}
+
 fn anthropic_usage(seen: &mut Seen, usage: &Value) {
     let input = usage["input_tokens"].as_u64().unwrap_or_default();
     let cache_read = usage["cache_read_input_tokens"]
@@ -557,8 +677,16 @@ async fn plain_text_with_system_prompt(
     assert_eq!(seen.cache_read_tokens, 10, "{cell}");
     assert_eq!(seen.output_tokens, 6, "{cell}");
 
-    let upstream_body = &fake.requests()[before].body;
-    assert_eq!(upstream_body["model"], "upstream-model", "{cell}");
+    let upstream_request = &fake.requests()[before];
+    let upstream_body = &upstream_request.body;
+    match upstream {
+        UpstreamKind::Gemini => assert!(
+            upstream_request.path.contains("/models/upstream-model:"),
+            "{cell}: {}",
+            upstream_request.path
+        ),
+        _ => assert_eq!(upstream_body["model"], "upstream-model", "{cell}"),
+    }
     match upstream {
         UpstreamKind::OpenAi => {
             assert_eq!(
@@ -567,6 +695,17 @@ async fn plain_text_with_system_prompt(
                 "{cell}"
             );
             assert_eq!(upstream_body["messages"][1]["role"], "user", "{cell}");
+        }
+        UpstreamKind::Gemini => {
+            assert_eq!(
+                upstream_body["systemInstruction"]["parts"][0]["text"], SYSTEM,
+                "{cell}"
+            );
+            assert_eq!(upstream_body["contents"][0]["role"], "user", "{cell}");
+            assert_eq!(
+                upstream_body["generationConfig"]["maxOutputTokens"], 200,
+                "{cell}"
+            );
         }
         UpstreamKind::Anthropic => {
             assert_eq!(upstream_body["system"], SYSTEM, "{cell}");
@@ -593,13 +732,16 @@ async fn multi_turn(
     let seen = call(gateway, client_kind, None, &turns, false, stream).await;
 
     assert_eq!(seen.text, "Your name is Ada.", "{cell}");
-    let messages = fake.requests()[before].body["messages"]
+    let body = &fake.requests()[before].body;
+    let messages = body["messages"]
         .as_array()
+        .or_else(|| body["contents"].as_array())
         .cloned()
         .unwrap_or_default();
     let roles: Vec<&str> = messages
         .iter()
         .filter_map(|message| message["role"].as_str())
+        .map(|role| if role == "model" { "assistant" } else { role })
         .collect();
     assert_eq!(roles, ["user", "assistant", "user"], "{cell}");
 }
@@ -632,7 +774,10 @@ async fn tool_round_trip(
     let tool_call = first.tool_calls[0].clone();
     assert_eq!(tool_call.name, WEATHER_TOOL, "{cell}");
     assert_eq!(tool_call.arguments, json!({"city": "Oslo"}), "{cell}");
-    assert!(!tool_call.id.is_empty(), "{cell}");
+    assert!(
+        !tool_call.id.is_empty() || client_kind == ClientKind::Gemini,
+        "{cell}"
+    );
 
     // The strict fake only accepts the second turn if the result answers the call it made.
     fake.push(Behaviour::text("It is 3 degrees in Oslo."));

@@ -1,5 +1,5 @@
-//! `fake-provider`: the fake OpenAI (and Anthropic) provider as a standalone server, the baseline
-//! for benchmarks.
+//! `fake-provider`: the fake OpenAI (and Anthropic and Gemini) provider as a standalone server,
+//! the baseline for benchmarks.
 //!
 //! Prints exactly one line, `listening on ADDR`, once it accepts connections, and runs until
 //! SIGINT or SIGTERM. Requests are not recorded and nothing is logged per request, so the binary
@@ -15,7 +15,7 @@ use switchboard_load_tests::{Behaviour, FakeOptions, FakeProvider};
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser, Debug)]
-#[command(about = "A fake OpenAI Chat Completions and Anthropic Messages provider")]
+#[command(about = "A fake OpenAI Chat Completions, Anthropic Messages and Gemini provider")]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]

@@ -1,6 +1,6 @@
 //! One HTTP request to the fake provider: record it, route it, authenticate it, validate it, and
-//! answer with the scripted behaviour. Anthropic paths are handed to `anthropic/` right after
-//! recording; everything else is answered here, in OpenAI's dialect.
+//! answer with the scripted behaviour. Anthropic paths are handed to `anthropic/` and Gemini paths
+//! to `gemini/` right after recording; everything else is answered here, in OpenAI's dialect.
 //!
 //! Order of checks, as OpenAI's: route (404), authentication (401), Azure `api-version` (400),
 //! content type and JSON (400), request validation (400), model (404). Only a request that passes
@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::FakeOptions;
 use super::anthropic;
 use super::auth::{azure_api_version, azure_auth, bearer_auth};
+use super::gemini;
 use super::openai::{self, Head};
 use super::record::Recorder;
 use super::script::{Behaviour, ErrorReply, Script};
@@ -40,6 +41,8 @@ pub(crate) struct Shared {
     pub recorder: Recorder,
     /// Streams whose reader went away before the stream was complete.
     pub abandoned: Arc<stream::Abandoned>,
+    /// Thought signatures handed out on Gemini function calls, which later requests must echo.
+    pub gemini_signatures: gemini::Issued,
     counter: AtomicU64,
 }
 
@@ -50,6 +53,7 @@ impl Shared {
             script: Script::default(),
             recorder: Recorder::default(),
             abandoned: Arc::default(),
+            gemini_signatures: gemini::Issued::default(),
             counter: AtomicU64::new(0),
         }
     }
@@ -79,6 +83,15 @@ pub(crate) async fn handle(
         shared
             .recorder
             .record(&parts, json.as_ref().unwrap_or(&Value::Null));
+    }
+    if let Some(endpoint) = gemini::endpoint(&parts) {
+        let body = match (&bytes, &json) {
+            (Err(_), _) => gemini::Body::Unreadable,
+            (Ok(bytes), _) if bytes.is_empty() => gemini::Body::Empty,
+            (Ok(_), None) => gemini::Body::NotJson,
+            (Ok(_), Some(json)) => gemini::Body::Json(json),
+        };
+        return Ok(gemini::handle(&shared, &parts, body, endpoint, number).await);
     }
     if parts.method == Method::POST
         && let Some(endpoint) = anthropic::endpoint(parts.uri.path())

@@ -1,21 +1,25 @@
-//! A fake OpenAI Chat Completions and Anthropic Messages provider: a real HTTP server on a local
-//! port that speaks both wire formats exactly and refuses what OpenAI and Anthropic refuse, so a
-//! translation bug in the gateway fails a test instead of passing against a lenient mock.
+//! A fake OpenAI Chat Completions, Anthropic Messages and Gemini provider: a real HTTP server on a
+//! local port that speaks all three wire formats exactly and refuses what OpenAI, Anthropic and
+//! Google refuse, so a translation bug in the gateway fails a test instead of passing against a
+//! lenient mock.
 //!
 //! [`FakeProvider`] is the handle tests hold: it records every request, takes a script of
 //! [`Behaviour`]s (replies, errors, latency, stream pacing and faults) and stops the server when
 //! dropped. The accept loop lives here; `handler.rs` answers one request, `auth.rs` checks keys,
 //! `validate/` checks request bodies, `openai.rs` and `stream.rs` render responses, `anthropic/`
-//! does all of that for the Anthropic endpoints, `script.rs` and `record.rs` hold the shared
-//! state.
+//! and `gemini/` do all of that for the Anthropic and Gemini endpoints, `script.rs` and
+//! `record.rs` hold the shared state.
 //!
 //! Served endpoints: `POST /v1/chat/completions`, Azure's
 //! `POST /openai/deployments/{deployment}/chat/completions?api-version=…`, `GET /v1/models`,
-//! Anthropic's `POST /v1/messages` and `POST /v1/messages/count_tokens`; anything else is
-//! OpenAI's 404. One script of behaviours serves both protocols.
+//! Anthropic's `POST /v1/messages` and `POST /v1/messages/count_tokens`, Gemini's
+//! `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
+//! `:countTokens` and `GET /v1beta/models` (also under `/v1/`); anything else is OpenAI's 404. One
+//! script of behaviours serves all three protocols.
 
 mod anthropic;
 mod auth;
+mod gemini;
 mod handler;
 mod openai;
 mod record;
@@ -35,6 +39,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use anthropic::thinking_signature;
+pub use gemini::gemini_thought_signature;
 pub use record::RecordedRequest;
 pub use script::{Behaviour, ErrorReply, Reply, Usage};
 
@@ -44,12 +49,14 @@ use handler::Shared;
 #[derive(Clone, Debug, Default)]
 pub struct FakeOptions {
     /// Expected key: `Authorization: Bearer <key>` (OpenAI), `api-key: <key>` (Azure URLs),
-    /// `x-api-key: <key>` or bearer (Anthropic). `None` accepts any non-empty key. A wrong or
-    /// missing key gets the protocol's 401.
+    /// `x-api-key: <key>` or bearer (Anthropic), `x-goog-api-key: <key>` or `?key=<key>`
+    /// (Gemini). `None` accepts any non-empty key. A wrong or missing key gets the protocol's
+    /// error (OpenAI's and Anthropic's 401; Gemini's 400 `API_KEY_INVALID`, or 403 when missing).
     pub api_key: Option<String>,
-    /// Models listed by `GET /v1/models` and accepted by chat and messages; any other model gets
-    /// OpenAI's 404 `model_not_found` or Anthropic's 404 `not_found_error`. Empty accepts any
-    /// model.
+    /// Models listed by `GET /v1/models` (and Gemini's `GET /v1beta/models`) and accepted by
+    /// chat, messages and Gemini's model URLs; any other model gets OpenAI's 404
+    /// `model_not_found`, Anthropic's 404 `not_found_error` or Gemini's 404 `NOT_FOUND`. Empty
+    /// accepts any model.
     pub models: Vec<String>,
 }
 
@@ -107,14 +114,21 @@ impl FakeProvider {
         format!("http://{}", self.addr)
     }
 
+    /// `http://127.0.0.1:PORT`, what a Gemini client takes as its base URL (it appends
+    /// `/v1beta/models/{model}:generateContent` and the like).
+    pub fn gemini_base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// Every request received so far, valid or not, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.recorder.snapshot()
     }
 
-    /// Queues a behaviour for the next `behaviour.times` (default 1) chat or messages requests
-    /// (either protocol) that pass validation. When the queue is empty the default behaviour is
-    /// used. Anthropic count_tokens requests never use one.
+    /// Queues a behaviour for the next `behaviour.times` (default 1) chat, messages or Gemini
+    /// generate/stream requests (any protocol) that pass validation. When the queue is empty the
+    /// default behaviour is used. Anthropic count_tokens and Gemini countTokens requests never
+    /// use one.
     pub fn push(&self, behaviour: Behaviour) {
         self.shared.script.push(behaviour);
     }

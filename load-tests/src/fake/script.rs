@@ -2,8 +2,8 @@
 //! the [`Script`] queue it is popped from.
 //!
 //! This module owns only the description of a reply (text or tool calls, error, pacing, faults)
-//! and the order in which behaviours are used. It does not know the wire formats: `openai.rs` and
-//! `anthropic/` render a behaviour, `stream.rs` paces it.
+//! and the order in which behaviours are used. It does not know the wire formats: `openai.rs`,
+//! `anthropic/` and `gemini/` render a behaviour, `stream.rs` paces it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-/// How the fake answers one chat request (OpenAI Chat Completions or Anthropic Messages).
+/// How the fake answers one chat request (OpenAI Chat Completions, Anthropic Messages or Gemini
+/// generateContent / streamGenerateContent).
 ///
 /// `Behaviour::default()` answers at once with [`Reply::default`] and computed usage.
 #[derive(Clone, Debug, Default)]
@@ -27,8 +28,9 @@ pub struct Behaviour {
     pub times: Option<usize>,
     /// Streaming: pause between two chunks.
     pub chunk_delay: Duration,
-    /// Streaming: send this many `data:` chunks (the role chunk counts) and then break the
-    /// connection: no finish chunk, no usage chunk, no `[DONE]`, no clean end of the body.
+    /// Streaming: send this many SSE events (OpenAI's role chunk counts; one Anthropic event or
+    /// one Gemini chunk is one) and then break the connection: no finish chunk, no usage chunk,
+    /// no `[DONE]`, no clean end of the body.
     pub disconnect_after_chunks: Option<usize>,
     /// Streaming: after the first content-bearing chunk (first text piece or first tool-call
     /// fragment) has been sent, wait for `gate.notified()` before sending the rest. Open it with
@@ -41,10 +43,16 @@ pub struct Behaviour {
     /// Anthropic only: prompt tokens that were written to the cache, reported as
     /// `cache_creation_input_tokens`. Like [`Usage::cached_tokens`] they are part of
     /// `prompt_tokens`, so `input_tokens = prompt_tokens - cached_tokens - cache_write_tokens`.
-    /// The OpenAI side ignores it.
+    /// The OpenAI and Gemini sides ignore it.
     pub cache_write_tokens: u64,
-    /// Anthropic only: the text of the `thinking` block sent first when the request enables
-    /// thinking (`None` = "Let me think about this."). Ignored when the request does not.
+    /// Anthropic: the text of the `thinking` block sent first when the request enables thinking
+    /// (`None` = "Let me think about this."); ignored when the request does not.
+    ///
+    /// Gemini: `Some` turns thinking on even when the request does not (a `thoughtSignature` on
+    /// the first `functionCall` part, `thoughtsTokenCount` from its words), and is sent as a
+    /// `{"text":…,"thought":true}` part when the request sets `includeThoughts`.
+    ///
+    /// The OpenAI side ignores it.
     pub thinking: Option<String>,
 }
 
@@ -70,12 +78,14 @@ impl Behaviour {
 #[derive(Clone, Debug)]
 pub enum Reply {
     /// Plain text; OpenAI `finish_reason: "stop"`, Anthropic one `text` block and
-    /// `stop_reason: "end_turn"`.
+    /// `stop_reason: "end_turn"`, Gemini one text part and `finishReason: "STOP"`.
     Text(String),
     /// Tool calls as (function name, arguments JSON string). OpenAI: ids `call_0`, `call_1`, …,
     /// `content: null`, `finish_reason: "tool_calls"`. Anthropic: `tool_use` blocks with ids
     /// `toolu_fake0`, `toolu_fake1`, … and the arguments parsed into `input` (they must be a JSON
-    /// object or empty, else the fake answers 500), `stop_reason: "tool_use"`.
+    /// object or empty, else the fake answers 500), `stop_reason: "tool_use"`. Gemini: one
+    /// `functionCall` part per call, without ids, `args` parsed as for Anthropic,
+    /// `finishReason: "STOP"`.
     ToolCalls(Vec<(String, String)>),
 }
 
@@ -86,8 +96,12 @@ impl Default for Reply {
 }
 
 /// An error response in the protocol's shape: OpenAI's
-/// `{"error":{"message":…,"type":…,"param":null,"code":…}}` or Anthropic's
-/// `{"type":"error","error":{"type":…,"message":…},"request_id":…}` (which has no `code`).
+/// `{"error":{"message":…,"type":…,"param":null,"code":…}}`, Anthropic's
+/// `{"type":"error","error":{"type":…,"message":…},"request_id":…}` (which has no `code`) or
+/// Gemini's `{"error":{"code":<status>,"message":…,"status":…}}`, whose `status` is
+/// `error_type` when that is a gRPC status name in capitals (`FAILED_PRECONDITION`) and
+/// otherwise follows the HTTP status (429 `RESOURCE_EXHAUSTED`, 503 `UNAVAILABLE`, …); a Gemini
+/// 429 with `retry_after` also carries a `RetryInfo` detail.
 #[derive(Clone, Debug)]
 pub struct ErrorReply {
     pub status: u16,
@@ -126,7 +140,9 @@ impl ErrorReply {
 
 /// Token counts the fake reports. `prompt_tokens` includes `cached_tokens` and
 /// `completion_tokens` includes `reasoning_tokens`, as in OpenAI's usage object. The Anthropic
-/// side derives its split from these and [`Behaviour::cache_write_tokens`].
+/// side derives its split from these and [`Behaviour::cache_write_tokens`]; the Gemini side
+/// reports `candidatesTokenCount = completion_tokens - reasoning_tokens` and
+/// `thoughtsTokenCount = reasoning_tokens`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
     pub prompt_tokens: u64,

@@ -125,3 +125,65 @@ pub async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     (status, json_of(response).await)
 }
+
+/// A fake that wants [`KEY`] and knows only `gemini-test`.
+pub async fn gemini_provider() -> FakeProvider {
+    FakeProvider::start_with(FakeOptions {
+        api_key: Some(KEY.to_owned()),
+        models: vec!["gemini-test".to_owned()],
+    })
+    .await
+}
+
+/// A valid `GenerateContentRequest` with the same texts as [`chat_body`], so the same default
+/// prompt count (9).
+pub fn gemini_body() -> Value {
+    json!({
+        "systemInstruction": {"parts": [{"text": "You are terse."}]},
+        "contents": [{"role": "user", "parts": [{"text": "Say hello to me"}]}]
+    })
+}
+
+/// A request to `/v1beta/models/gemini-test:<method_and_query>`, without any headers yet.
+pub fn gemini_request(provider: &FakeProvider, method_and_query: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new().post(format!(
+        "{}/v1beta/models/gemini-test:{method_and_query}",
+        provider.gemini_base_url()
+    ))
+}
+
+/// POSTs `body` to `:<method_and_query>` with the right key in `x-goog-api-key`.
+pub async fn post_gemini(
+    provider: &FakeProvider,
+    method_and_query: &str,
+    body: &Value,
+) -> reqwest::Response {
+    gemini_request(provider, method_and_query)
+        .header("x-goog-api-key", KEY)
+        .json(body)
+        .send()
+        .await
+        .expect("the fake answers")
+}
+
+/// Splits a Gemini SSE body into its chunks, checking that every event is one `data:` line
+/// ended by `\r\n\r\n`.
+pub fn gemini_chunks(text: &str) -> Vec<Value> {
+    assert!(
+        text.ends_with("\r\n\r\n"),
+        "events end with CRLF CRLF: {text:?}"
+    );
+    text.split("\r\n\r\n")
+        .filter(|event| !event.is_empty())
+        .map(|event| {
+            let data = event
+                .strip_prefix("data: ")
+                .unwrap_or_else(|| panic!("only data lines: {event:?}"));
+            assert!(
+                !data.contains(['\r', '\n']),
+                "one line per event: {event:?}"
+            );
+            serde_json::from_str(data).expect("JSON chunk")
+        })
+        .collect()
+}

@@ -5,5 +5,7 @@ mod common;
 mod fake_anthropic;
 mod fake_anthropic_rules;
 mod fake_chat;
+mod fake_gemini;
+mod fake_gemini_rules;
 mod fake_stream;
 mod loadgen;

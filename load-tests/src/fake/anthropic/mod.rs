@@ -12,7 +12,7 @@
 //! SSE events, `signature.rs` signs thinking. Recording happens before routing, in the handler.
 
 mod message;
-mod signature;
+pub(crate) mod signature;
 mod stream;
 mod validate;
 

@@ -12,10 +12,14 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 /// The signature the fake gives a thinking block whose text is `thinking`:
 /// `sig_` + hex(FNV-1a-64(thinking)).
 pub fn thinking_signature(thinking: &str) -> String {
-    let hash = thinking.bytes().fold(FNV_OFFSET_BASIS, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
-    });
-    format!("sig_{hash:016x}")
+    format!("sig_{:016x}", fnv1a(thinking.as_bytes()))
+}
+
+/// The 64-bit FNV-1a hash of `bytes`; the Gemini side signs with it too.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(FNV_OFFSET_BASIS, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(FNV_PRIME)
+    })
 }
 
 #[cfg(test)]
