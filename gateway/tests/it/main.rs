@@ -6,6 +6,7 @@ mod chat;
 mod common;
 mod deploy;
 mod errors;
+mod gemini;
 mod lifecycle;
 mod matrix;
 mod sdk;
