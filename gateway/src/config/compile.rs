@@ -17,7 +17,7 @@ use super::schema::{
     ApiKeyConfig, ChannelConfig, ChannelModelConfig, ConfigFile, ProviderKindConfig, RoleConfig,
 };
 use super::snapshot::{
-    Channel, ChannelTimeouts, MockSettings, Route, Secret, ServerSettings, Snapshot,
+    AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, Secret, ServerSettings, Snapshot,
 };
 use crate::policy::{ModelPattern, Principal, Role};
 use crate::providers::{self, ProviderKind};
@@ -247,6 +247,7 @@ fn channel(
         ProviderKindConfig::Azure => ProviderKind::Azure,
         ProviderKindConfig::Anthropic => ProviderKind::Anthropic,
         ProviderKindConfig::Gemini => ProviderKind::Gemini,
+        ProviderKindConfig::Bedrock => ProviderKind::Bedrock,
         ProviderKindConfig::Mock => ProviderKind::Mock,
     };
     let credential = compiler.secret(
@@ -255,11 +256,19 @@ fn channel(
         &field("api_key_env"),
         raw.api_key_env.as_deref(),
     )?;
+    let aws = aws_settings(compiler, &field, raw, kind)?;
     let base_url = match (&raw.base_url, kind) {
         (Some(url), _) => compiler.expand(&field("base_url"), url)?,
         (None, ProviderKind::OpenAi) => "https://api.openai.com/v1".to_owned(),
         (None, ProviderKind::Anthropic) => "https://api.anthropic.com".to_owned(),
         (None, ProviderKind::Gemini) => "https://generativelanguage.googleapis.com".to_owned(),
+        (None, ProviderKind::Bedrock) => {
+            let region = aws
+                .as_ref()
+                .map(|aws| aws.region.as_str())
+                .unwrap_or_default();
+            format!("https://bedrock-runtime.{region}.amazonaws.com")
+        }
         (None, ProviderKind::Mock) => String::new(),
         (None, ProviderKind::Azure) => {
             return Err(compiler.invalid(
@@ -340,6 +349,7 @@ fn channel(
         timeouts,
         stream_usage: raw.stream_usage,
         default_max_tokens: raw.default_max_tokens,
+        aws,
         mock: MockSettings {
             reply: mock.reply,
             chunk_delay: Duration::from_millis(mock.chunk_delay_ms),
@@ -347,6 +357,64 @@ fn channel(
         },
         http,
     })
+}
+
+/// The region and credentials of a Bedrock channel (explicit, `${VAR}`, or the standard AWS
+/// environment variables).
+fn aws_settings(
+    compiler: &Compiler<'_>,
+    field: &dyn Fn(&str) -> String,
+    raw: &ChannelConfig,
+    kind: ProviderKind,
+) -> Result<Option<AwsSettings>, ConfigError> {
+    let Some(aws) = &raw.aws else {
+        if kind == ProviderKind::Bedrock {
+            return Err(
+                compiler.invalid(field("aws"), "Bedrock channels need `aws: {region: ...}`")
+            );
+        }
+        return Ok(None);
+    };
+    if kind != ProviderKind::Bedrock {
+        return Err(compiler.invalid(
+            field("aws"),
+            "only `provider: bedrock` channels take aws settings",
+        ));
+    }
+    let value = |name: &str,
+                 configured: &Option<String>,
+                 variable: &str|
+     -> Result<Option<String>, ConfigError> {
+        match configured {
+            Some(value) => compiler
+                .expand(&field(&format!("aws.{name}")), value)
+                .map(Some),
+            None => Ok(compiler.env.var(variable)),
+        }
+    };
+    let region = compiler.expand(&field("aws.region"), &aws.region)?;
+    let access_key_id = value("access_key_id", &aws.access_key_id, "AWS_ACCESS_KEY_ID")?
+        .ok_or_else(|| {
+            compiler.invalid(field("aws.access_key_id"), "set it, or AWS_ACCESS_KEY_ID")
+        })?;
+    let secret_access_key = value(
+        "secret_access_key",
+        &aws.secret_access_key,
+        "AWS_SECRET_ACCESS_KEY",
+    )?
+    .ok_or_else(|| {
+        compiler.invalid(
+            field("aws.secret_access_key"),
+            "set it, or AWS_SECRET_ACCESS_KEY",
+        )
+    })?;
+    let session_token = value("session_token", &aws.session_token, "AWS_SESSION_TOKEN")?;
+    Ok(Some(AwsSettings {
+        region,
+        access_key_id,
+        secret_access_key: Secret::new(secret_access_key),
+        session_token: session_token.map(Secret::new),
+    }))
 }
 
 fn roles(

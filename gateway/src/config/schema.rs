@@ -68,6 +68,8 @@ pub enum ProviderKindConfig {
     Anthropic,
     /// Google's Gemini API (`x-goog-api-key`).
     Gemini,
+    /// AWS Bedrock Runtime Converse / ConverseStream, signed with SigV4.
+    Bedrock,
     /// Answers locally without any network: demos, quick start, load tests.
     Mock,
 }
@@ -110,6 +112,9 @@ pub struct ChannelConfig {
     /// `max_tokens` sent to upstreams that require it (Anthropic) when the client set none.
     #[serde(default = "default_max_tokens")]
     pub default_max_tokens: u64,
+    /// AWS region and credentials of a `bedrock` channel.
+    #[serde(default)]
+    pub aws: Option<AwsConfig>,
     /// Settings of the `mock` provider.
     #[serde(default)]
     pub mock: Option<MockConfig>,
@@ -155,6 +160,20 @@ impl Default for TimeoutsConfig {
             total_ms: 600_000,
         }
     }
+}
+
+/// AWS settings; every value may reference `${ENV_VAR}`. Missing credentials fall back to the
+/// standard `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` variables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    pub region: String,
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    #[serde(default)]
+    pub session_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -71,6 +71,8 @@ pub struct Channel {
     /// `max_tokens` for upstreams that require one when the client gave none.
     pub default_max_tokens: u64,
     pub mock: MockSettings,
+    /// Region and credentials for SigV4 (Bedrock channels).
+    pub aws: Option<AwsSettings>,
     /// Pooled HTTP client for this channel (keeps upstream connections alive).
     pub http: reqwest::Client,
 }
@@ -88,6 +90,14 @@ pub struct MockSettings {
     pub reply: Option<String>,
     pub chunk_delay: Duration,
     pub latency: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub session_token: Option<Secret>,
 }
 
 /// A credential that never shows up in `Debug` output or logs.

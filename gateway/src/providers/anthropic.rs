@@ -72,11 +72,15 @@ impl HttpProvider for Anthropic {
         })
     }
 
-    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError> {
+    fn parse_response(
+        &self,
+        body: &[u8],
+        _upstream_model: &str,
+    ) -> Result<ChatResponse, GatewayError> {
         response::decode(body)
     }
 
-    fn stream_decoder(&self) -> StreamDecoder {
+    fn stream_decoder(&self, _upstream_model: &str) -> StreamDecoder {
         StreamDecoder::Anthropic(EventDecoder::default())
     }
 

@@ -72,7 +72,11 @@ impl HttpProvider for Gemini {
         })
     }
 
-    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError> {
+    fn parse_response(
+        &self,
+        body: &[u8],
+        _upstream_model: &str,
+    ) -> Result<ChatResponse, GatewayError> {
         response::decode(body)
     }
 
@@ -144,7 +148,7 @@ impl HttpProvider for Gemini {
         })
     }
 
-    fn stream_decoder(&self) -> StreamDecoder {
+    fn stream_decoder(&self, _upstream_model: &str) -> StreamDecoder {
         StreamDecoder::Gemini(ChunkDecoder::default())
     }
 

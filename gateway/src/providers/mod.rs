@@ -7,6 +7,7 @@
 //! loop through its own entry points.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod gemini;
 pub mod mock;
 pub mod openai;
@@ -36,6 +37,8 @@ pub enum ProviderKind {
     Anthropic,
     /// Google's Gemini API (AI Studio / Developer API).
     Gemini,
+    /// AWS Bedrock Runtime (Converse), SigV4-signed.
+    Bedrock,
     /// Local deterministic answers; no network.
     Mock,
 }
@@ -47,6 +50,7 @@ impl ProviderKind {
             ProviderKind::Azure => "azure",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gemini",
+            ProviderKind::Bedrock => "bedrock",
             ProviderKind::Mock => "mock",
         }
     }
@@ -82,7 +86,16 @@ pub trait HttpProvider: Send + Sync {
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError>;
 
-    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError>;
+    fn parse_response(
+        &self,
+        body: &[u8],
+        upstream_model: &str,
+    ) -> Result<ChatResponse, GatewayError>;
+
+    /// How streamed answers are framed on the wire.
+    fn stream_framing(&self) -> StreamFraming {
+        StreamFraming::Sse
+    }
 
     /// The embeddings endpoint, for providers that offer embeddings.
     fn embeddings_endpoint(&self, _channel: &Channel, _upstream_model: &str) -> Option<String> {
@@ -110,7 +123,7 @@ pub trait HttpProvider: Send + Sync {
     }
 
     /// A fresh decoder for one streamed answer.
-    fn stream_decoder(&self) -> StreamDecoder;
+    fn stream_decoder(&self, upstream_model: &str) -> StreamDecoder;
 
     /// Turns an upstream error response into the error the client sees.
     fn classify_error(
@@ -129,6 +142,7 @@ pub fn http_provider(kind: ProviderKind) -> Option<&'static dyn HttpProvider> {
         ProviderKind::Azure => Some(&openai::AZURE),
         ProviderKind::Anthropic => Some(&anthropic::ANTHROPIC),
         ProviderKind::Gemini => Some(&gemini::GEMINI),
+        ProviderKind::Bedrock => Some(&bedrock::BEDROCK),
         ProviderKind::Mock => None,
     }
 }
@@ -197,11 +211,21 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
 }
 
+/// The framing of an upstream stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFraming {
+    /// Server-sent events (OpenAI, Anthropic, Gemini).
+    Sse,
+    /// AWS event-stream binary frames (Bedrock).
+    AwsEventStream,
+}
+
 /// Upstream stream payloads → canonical events, per wire format.
 pub enum StreamDecoder {
     OpenAi(ChunkDecoder),
     Anthropic(EventDecoder),
     Gemini(GeminiDecoder),
+    Bedrock(bedrock::stream::EventDecoder),
 }
 
 impl StreamDecoder {
@@ -211,6 +235,7 @@ impl StreamDecoder {
             StreamDecoder::OpenAi(decoder) => decoder.decode(data),
             StreamDecoder::Anthropic(decoder) => decoder.decode(event, data),
             StreamDecoder::Gemini(decoder) => decoder.decode(data),
+            StreamDecoder::Bedrock(decoder) => decoder.decode(event, data),
         }
     }
 }

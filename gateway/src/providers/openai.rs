@@ -97,7 +97,11 @@ impl HttpProvider for OpenAiCompatible {
         })
     }
 
-    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, GatewayError> {
+    fn parse_response(
+        &self,
+        body: &[u8],
+        _upstream_model: &str,
+    ) -> Result<ChatResponse, GatewayError> {
         response::decode(body)
     }
 
@@ -131,7 +135,7 @@ impl HttpProvider for OpenAiCompatible {
         openai_embeddings::decode_response(body)
     }
 
-    fn stream_decoder(&self) -> StreamDecoder {
+    fn stream_decoder(&self, _upstream_model: &str) -> StreamDecoder {
         StreamDecoder::OpenAi(ChunkDecoder::default())
     }
 

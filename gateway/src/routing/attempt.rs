@@ -27,7 +27,9 @@ use crate::canonical::{
 };
 use crate::config::{Channel, MockSettings, Route};
 use crate::error::{ErrorKind, GatewayError};
-use crate::providers::{self, HttpProvider, ProviderKind, StreamDecoder, UpstreamFailure};
+use crate::providers::{
+    self, HttpProvider, ProviderKind, StreamDecoder, StreamFraming, UpstreamFailure,
+};
 use crate::telemetry::metrics;
 
 /// What is being asked of the upstream.
@@ -205,7 +207,7 @@ async fn attempt(
         return Err(provider.classify_error(channel, status, &headers, &body));
     }
     if stream {
-        let events = upstream_events(response, provider, channel);
+        let events = upstream_events(response, provider, route);
         return commit_stream(
             channel,
             events,
@@ -220,7 +222,9 @@ async fn attempt(
         .saturating_sub(started.elapsed());
     let body = read_body(channel, response, budget).await?;
     let parsed = match operation {
-        Operation::Chat(_) => provider.parse_response(&body).map(Answer::Complete),
+        Operation::Chat(_) => provider
+            .parse_response(&body, upstream_model)
+            .map(Answer::Complete),
         Operation::Embeddings(_) => provider.parse_embeddings(&body).map(Answer::Embeddings),
     };
     parsed.map_err(|error| UpstreamFailure {
@@ -325,15 +329,26 @@ fn transport_failure(channel: &Channel, error: &reqwest::Error) -> UpstreamFailu
     }
 }
 
-/// Upstream SSE → canonical events, with the channel's idle timeout between events.
+/// Upstream stream → canonical events, with the channel's idle timeout between events.
 fn upstream_events(
     response: reqwest::Response,
     provider: &'static dyn HttpProvider,
-    channel: &Channel,
+    route: &Route,
 ) -> EventStream {
+    let channel = &route.channel;
+    let source: EventSource = match provider.stream_framing() {
+        StreamFraming::Sse => Box::pin(response.bytes_stream().eventsource().map(|event| {
+            event
+                .map(|event| (event.event, event.data))
+                .map_err(|error| error.to_string())
+        })),
+        StreamFraming::AwsEventStream => Box::pin(providers::bedrock::frames::events(Box::pin(
+            response.bytes_stream(),
+        ))),
+    };
     let state = UpstreamStream {
-        sse: Box::pin(response.bytes_stream().eventsource()),
-        decoder: provider.stream_decoder(),
+        source,
+        decoder: provider.stream_decoder(&route.upstream_model),
         pending: VecDeque::new(),
         idle: channel.timeouts.idle,
         channel: channel.name.clone(),
@@ -346,19 +361,12 @@ fn upstream_events(
     ))
 }
 
-type SseStream = std::pin::Pin<
-    Box<
-        dyn futures_util::Stream<
-                Item = Result<
-                    eventsource_stream::Event,
-                    eventsource_stream::EventStreamError<reqwest::Error>,
-                >,
-            > + Send,
-    >,
->;
+/// Upstream events as `(event name, payload)`, whatever the framing.
+type EventSource =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<(String, String), String>> + Send>>;
 
 struct UpstreamStream {
-    sse: SseStream,
+    source: EventSource,
     decoder: StreamDecoder,
     pending: VecDeque<StreamEvent>,
     idle: Duration,
@@ -380,7 +388,7 @@ impl UpstreamStream {
             if self.done {
                 return None;
             }
-            let next = match tokio::time::timeout(self.idle, self.sse.next()).await {
+            let next = match tokio::time::timeout(self.idle, self.source.next()).await {
                 Err(_) => {
                     return self.fail(
                         ErrorKind::GatewayTimeout,
@@ -415,7 +423,7 @@ impl UpstreamStream {
                         ),
                     );
                 }
-                Some(Ok(event)) => match self.decoder.decode(&event.event, &event.data) {
+                Some(Ok((event, data))) => match self.decoder.decode(&event, &data) {
                     Ok(Decoded::Done) => self.done = true,
                     Ok(Decoded::Events(events)) => self.pending.extend(events),
                     Err(error) => {

@@ -131,6 +131,8 @@ fn the_readme_configuration_reference_is_a_valid_config() {
         .env("AZURE_OPENAI_KEY", "azure-readme-test")
         .env("ANTHROPIC_API_KEY", "sk-ant-readme-test")
         .env("GEMINI_API_KEY", "gemini-readme-test")
+        .env("AWS_ACCESS_KEY_ID", "AKIDREADME")
+        .env("AWS_SECRET_ACCESS_KEY", "readme-secret")
         .output()
         .expect("run check-config");
     assert!(
@@ -138,5 +140,5 @@ fn the_readme_configuration_reference_is_a_valid_config() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("5 channels"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("6 channels"));
 }
