@@ -38,6 +38,7 @@ pub mod openai_embeddings;
 pub mod openai_responses;
 #[cfg(test)]
 mod properties;
+pub mod shared;
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;

@@ -3,12 +3,13 @@
 //! the provider trait.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use bytes::Bytes;
 
-use super::{HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, retry_after};
+use super::{
+    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_request, retry_after,
+};
 use crate::canonical::{ChatRequest, ChatResponse};
 use crate::config::Channel;
-use crate::error::{ErrorKind, GatewayError};
+use crate::error::GatewayError;
 use crate::protocols::anthropic::{
     error::parse_upstream_error, request, response, stream::EventDecoder,
 };
@@ -52,24 +53,12 @@ impl HttpProvider for Anthropic {
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
         let wire = request::encode(canonical, upstream_model, channel.default_max_tokens)?;
-        let body = serde_json::to_vec(&wire).map_err(|error| {
-            GatewayError::new(
-                ErrorKind::Internal,
-                format!("encoding the upstream request: {error}"),
-            )
-        })?;
-        let mut headers = channel.headers.clone();
-        if canonical.stream {
-            headers.insert(
-                header::ACCEPT,
-                HeaderValue::from_static("text/event-stream"),
-            );
-        }
-        Ok(UpstreamRequest {
-            url: endpoint.clone(),
-            headers,
-            body: Bytes::from(body),
-        })
+        json_request(
+            channel,
+            endpoint,
+            &wire,
+            canonical.stream.then_some("text/event-stream"),
+        )
     }
 
     fn parse_response(

@@ -3,9 +3,10 @@
 //! would leak into logs). Translation lives in `protocols::gemini`.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use bytes::Bytes;
 
-use super::{HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, retry_after};
+use super::{
+    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_request, retry_after,
+};
 use serde_json::json;
 
 use crate::canonical::{
@@ -58,18 +59,7 @@ impl HttpProvider for Gemini {
         _upstream_model: &str,
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
-        let wire = request::encode(canonical)?;
-        let body = serde_json::to_vec(&wire).map_err(|error| {
-            GatewayError::new(
-                ErrorKind::Internal,
-                format!("encoding the upstream request: {error}"),
-            )
-        })?;
-        Ok(UpstreamRequest {
-            url: endpoint.clone(),
-            headers: channel.headers.clone(),
-            body: Bytes::from(body),
-        })
+        json_request(channel, endpoint, &request::encode(canonical)?, None)
     }
 
     fn parse_response(
@@ -109,12 +99,7 @@ impl HttpProvider for Gemini {
                 EmbeddingInput::Tokens(_) => Err(GatewayError::invalid_param("input", "Gemini models embed text only; send strings, not token arrays.")),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let body = json!({"requests": requests}).to_string();
-        Ok(UpstreamRequest {
-            url: endpoint.clone(),
-            headers: channel.headers.clone(),
-            body: Bytes::from(body),
-        })
+        json_request(channel, endpoint, &json!({"requests": requests}), None)
     }
 
     fn parse_embeddings(&self, body: &[u8]) -> Result<EmbeddingResponse, GatewayError> {

@@ -239,3 +239,31 @@ impl StreamDecoder {
         }
     }
 }
+
+/// A JSON request to `url` with the channel's static headers (content type, credential) and, for
+/// a stream, `accept: <accept>`.
+pub fn json_request(
+    channel: &Channel,
+    url: &reqwest::Url,
+    body: &impl serde::Serialize,
+    accept: Option<&'static str>,
+) -> Result<UpstreamRequest, GatewayError> {
+    let body = serde_json::to_vec(body).map_err(|error| {
+        GatewayError::new(
+            ErrorKind::Internal,
+            format!("encoding the upstream request: {error}"),
+        )
+    })?;
+    let mut headers = channel.headers.clone();
+    if let Some(accept) = accept {
+        headers.insert(
+            axum::http::header::ACCEPT,
+            axum::http::HeaderValue::from_static(accept),
+        );
+    }
+    Ok(UpstreamRequest {
+        url: url.clone(),
+        headers,
+        body: Bytes::from(body),
+    })
+}

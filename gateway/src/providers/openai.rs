@@ -3,12 +3,13 @@
 //! parameterised by a flavour that decides the URL shape and the auth header.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use bytes::Bytes;
 
-use super::{HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, retry_after};
+use super::{
+    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_request, retry_after,
+};
 use crate::canonical::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 use crate::config::Channel;
-use crate::error::{ErrorKind, GatewayError};
+use crate::error::GatewayError;
 use crate::protocols::openai_chat::{
     error::parse_upstream_error, request, response, stream::ChunkDecoder,
 };
@@ -76,25 +77,12 @@ impl HttpProvider for OpenAiCompatible {
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
         let wire = request::encode(canonical, upstream_model, channel.stream_usage)?;
-        let body = serde_json::to_vec(&wire).map_err(|error| {
-            GatewayError::new(
-                ErrorKind::Internal,
-                format!("encoding the upstream request: {error}"),
-            )
-        })?;
-        // Credentials, content type and the channel's own headers were built once with the config.
-        let mut headers = channel.headers.clone();
-        if canonical.stream {
-            headers.insert(
-                header::ACCEPT,
-                HeaderValue::from_static("text/event-stream"),
-            );
-        }
-        Ok(UpstreamRequest {
-            url: endpoint.clone(),
-            headers,
-            body: Bytes::from(body),
-        })
+        json_request(
+            channel,
+            endpoint,
+            &wire,
+            canonical.stream.then_some("text/event-stream"),
+        )
     }
 
     fn parse_response(
@@ -123,12 +111,12 @@ impl HttpProvider for OpenAiCompatible {
         upstream_model: &str,
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
-        let body = openai_embeddings::encode_request(request, upstream_model);
-        Ok(UpstreamRequest {
-            url: endpoint.clone(),
-            headers: channel.headers.clone(),
-            body: Bytes::from(body.to_string()),
-        })
+        json_request(
+            channel,
+            endpoint,
+            &openai_embeddings::encode_request(request, upstream_model),
+            None,
+        )
     }
 
     fn parse_embeddings(&self, body: &[u8]) -> Result<EmbeddingResponse, GatewayError> {

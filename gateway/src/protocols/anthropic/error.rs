@@ -1,13 +1,13 @@
 //! Anthropic error objects: rendering ours (`{"type":"error","error":{type,message}}`), reading
 //! the upstream's.
 
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use super::stream::sse_event;
 use super::wire::{WireError, WireErrorBody};
 use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::shared;
 
 const ANTHROPIC_TYPES: &[&str] = &[
     "invalid_request_error",
@@ -57,18 +57,7 @@ fn body(error: &GatewayError) -> WireErrorBody {
 
 pub fn error_response(error: &GatewayError) -> Response {
     let mut response = (error.status, axum::Json(body(error))).into_response();
-    let headers = response.headers_mut();
-    if let Some(retry_after) = error.retry_after {
-        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    }
-    let should_retry = matches!(
-        error.status,
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT
-    ) || error.status.is_server_error() && error.kind != ErrorKind::BadGateway;
-    if !should_retry {
-        headers.insert("x-should-retry", HeaderValue::from_static("false"));
-    }
+    shared::add_retry_headers(&mut response, error);
     response
 }
 
@@ -81,18 +70,6 @@ pub fn stream_error(error: &GatewayError) -> Bytes {
 pub fn parse_upstream_error(body: &[u8]) -> (String, Option<String>) {
     match serde_json::from_slice::<WireErrorBody>(body) {
         Ok(parsed) => (parsed.error.message, Some(parsed.error.kind)),
-        Err(_) => {
-            let text = String::from_utf8_lossy(&body[..body.len().min(512)])
-                .trim()
-                .to_owned();
-            (
-                if text.is_empty() {
-                    "no error message".to_owned()
-                } else {
-                    text
-                },
-                None,
-            )
-        }
+        Err(_) => (shared::raw_error_text(body), None),
     }
 }

@@ -20,22 +20,15 @@ use crate::canonical::{
     ToolChoice,
 };
 use crate::error::GatewayError;
+use crate::protocols::shared;
 
 /// Parses a body, naming the field at fault.
 pub fn parse_body(body: &[u8]) -> Result<WireRequest, GatewayError> {
-    serde_json::from_slice(body).map_err(|error| {
-        if error.is_syntax() || error.is_eof() {
-            return GatewayError::invalid(format!("The request body is not valid JSON: {error}"));
-        }
-        let deserializer = &mut serde_json::Deserializer::from_slice(body);
-        match serde_path_to_error::deserialize::<_, WireRequest>(deserializer) {
-            Ok(_) => GatewayError::invalid(format!("Invalid request body: {error}")),
-            Err(error) => {
-                let path = error.path().to_string();
-                GatewayError::invalid_param(path.clone(), format!("{path}: {}", error.into_inner()))
-            }
-        }
-    })
+    shared::parse_json(
+        body,
+        "The request body is not valid JSON",
+        |path, problem| format!("{path}: {problem}"),
+    )
 }
 
 /// Converts an Anthropic request into the canonical one. `count_only` is for `count_tokens`,
@@ -448,59 +441,18 @@ fn decode_tool_choice(
     Ok((Some(mapped), parallel))
 }
 
-/// Extension fields of other families that an Anthropic upstream may ignore: advisory, or
-/// already mapped into canonical fields.
-const IGNORABLE_FOREIGN_FIELDS: &[&str] = &[
-    "generationConfig.thinkingConfig",
-    "safetySettings",
-    "store",
-    "service_tier",
-    "prompt_cache_key",
-    "safety_identifier",
-    "metadata",
-    "stream_options.include_obfuscation",
-    "modalities",
-];
-
 /// Builds the upstream request for an Anthropic channel.
 pub fn encode(
     request: &ChatRequest,
     upstream_model: &str,
     default_max_tokens: u64,
 ) -> Result<WireRequest, GatewayError> {
-    if request.sampling.n.is_some_and(|n| n > 1) {
-        return Err(unsupported(
-            "n",
-            "Anthropic models return one answer per request; set n to 1",
-        ));
-    }
-    for (field, set) in [
-        (
-            "presence_penalty",
-            request.sampling.presence_penalty.is_some(),
-        ),
-        (
-            "frequency_penalty",
-            request.sampling.frequency_penalty.is_some(),
-        ),
-        ("seed", request.sampling.seed.is_some()),
-    ] {
-        if set {
-            return Err(unsupported(field, "Anthropic has no equivalent parameter"));
-        }
-    }
+    shared::refuse_openai_only_sampling(request, "an Anthropic model")?;
     let mut extra = Map::new();
     match request.extension_family {
         Family::Anthropic => extra.clone_from(&request.extensions),
         Family::OpenAi | Family::Gemini => {
-            if let Some(field) = request
-                .extensions
-                .keys()
-                .find(|key| !IGNORABLE_FOREIGN_FIELDS.contains(&key.as_str()))
-            {
-                let why = format!("it is a {}-only parameter", request.extension_family.name());
-                return Err(unsupported(field, &why));
-            }
+            shared::refuse_foreign_extensions(request, "an Anthropic model")?
         }
     }
     let server_tools = extra.remove("tools");
@@ -550,13 +502,6 @@ pub fn encode(
         output_config,
         extra,
     })
-}
-
-fn unsupported(field: &str, why: &str) -> GatewayError {
-    GatewayError::invalid_param(
-        field,
-        format!("`{field}` cannot be sent to an Anthropic model: {why}."),
-    )
 }
 
 fn encode_thinking(request: &ChatRequest) -> Option<Value> {

@@ -1,11 +1,11 @@
 //! Gemini error objects (`{"error":{"code","message","status"}}`): rendering ours, reading the
 //! upstream's.
 
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::wire::{WireError, WireErrorBody};
 use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::shared;
 
 /// The google.rpc status name for an HTTP status.
 fn status_name(error: &GatewayError) -> &'static str {
@@ -35,12 +35,7 @@ pub fn body(error: &GatewayError) -> WireErrorBody {
 
 pub fn error_response(error: &GatewayError) -> Response {
     let mut response = (error.status, axum::Json(body(error))).into_response();
-    if let Some(retry_after) = error.retry_after {
-        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    }
+    shared::add_retry_headers(&mut response, error);
     response
 }
 
@@ -51,18 +46,6 @@ pub fn parse_upstream_error(body: &[u8]) -> (String, Option<String>) {
             parsed.error.message,
             Some(parsed.error.status).filter(|status| !status.is_empty()),
         ),
-        Err(_) => {
-            let text = String::from_utf8_lossy(&body[..body.len().min(512)])
-                .trim()
-                .to_owned();
-            (
-                if text.is_empty() {
-                    "no error message".to_owned()
-                } else {
-                    text
-                },
-                None,
-            )
-        }
+        Err(_) => (shared::raw_error_text(body), None),
     }
 }

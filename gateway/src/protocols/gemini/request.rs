@@ -22,27 +22,15 @@ use crate::canonical::{
     ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, Sampling, Tool, ToolChoice,
 };
 use crate::error::GatewayError;
+use crate::protocols::shared;
 
 fn invalid(param: impl Into<String>, message: impl Into<String>) -> GatewayError {
     GatewayError::invalid_param(param, message)
 }
 
 pub fn parse_body(body: &[u8]) -> Result<WireRequest, GatewayError> {
-    serde_json::from_slice(body).map_err(|error| {
-        if error.is_syntax() || error.is_eof() {
-            return GatewayError::invalid(format!("Invalid JSON payload received. {error}"));
-        }
-        let deserializer = &mut serde_json::Deserializer::from_slice(body);
-        match serde_path_to_error::deserialize::<_, WireRequest>(deserializer) {
-            Ok(_) => GatewayError::invalid(format!("Invalid JSON payload received. {error}")),
-            Err(error) => {
-                let path = error.path().to_string();
-                invalid(
-                    path.clone(),
-                    format!("Invalid value at '{path}': {}", error.into_inner()),
-                )
-            }
-        }
+    shared::parse_json(body, "Invalid JSON payload received", |path, problem| {
+        format!("Invalid value at '{path}': {problem}")
     })
 }
 
@@ -388,19 +376,6 @@ fn decode_tool_config(config: &Value) -> Option<ToolChoice> {
     }
 }
 
-/// Extension fields of other families a Gemini upstream may ignore: advisory or already mapped.
-const IGNORABLE: &[&str] = &[
-    "store",
-    "service_tier",
-    "prompt_cache_key",
-    "safety_identifier",
-    "metadata",
-    "stream_options.include_obfuscation",
-    "modalities",
-    "thinking",
-    "output_config",
-];
-
 /// Builds the upstream request for a Gemini channel.
 pub fn encode(request: &ChatRequest) -> Result<WireRequest, GatewayError> {
     let mut extra = Map::new();
@@ -420,18 +395,8 @@ pub fn encode(request: &ChatRequest) -> Result<WireRequest, GatewayError> {
                 }
             }
         }
-    } else if let Some(field) = request
-        .extensions
-        .keys()
-        .find(|key| !IGNORABLE.contains(&key.as_str()))
-    {
-        return Err(invalid(
-            field.as_str(),
-            format!(
-                "`{field}` is a {}-only parameter and cannot be sent to a Gemini model.",
-                request.extension_family.name()
-            ),
-        ));
+    } else {
+        shared::refuse_foreign_extensions(request, "a Gemini model")?;
     }
     let (system_instruction, contents) = encode_messages(request)?;
     let mut tools = Vec::new();

@@ -1,6 +1,5 @@
 //! OpenAI error objects: rendering ours, reading the upstream's.
 
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
@@ -8,6 +7,7 @@ use serde_json::Value;
 use super::stream::sse_data;
 use super::wire::{WireError, WireErrorBody};
 use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::shared;
 
 fn openai_type(error: &GatewayError) -> String {
     if let Some(upstream) = &error.upstream_type {
@@ -46,18 +46,7 @@ fn body(error: &GatewayError) -> WireErrorBody {
 /// something).
 pub fn error_response(error: &GatewayError) -> Response {
     let mut response = (error.status, axum::Json(body(error))).into_response();
-    let headers = response.headers_mut();
-    if let Some(retry_after) = error.retry_after {
-        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    }
-    let should_retry = matches!(
-        error.status,
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT
-    ) || error.status.is_server_error() && error.kind != ErrorKind::BadGateway;
-    if !should_retry {
-        headers.insert("x-should-retry", HeaderValue::from_static("false"));
-    }
+    shared::add_retry_headers(&mut response, error);
     response
 }
 
@@ -77,19 +66,6 @@ pub fn parse_upstream_error(body: &[u8]) -> (String, Option<String>, Option<Stri
             };
             (parsed.error.message, parsed.error.kind, code)
         }
-        Err(_) => {
-            let text = String::from_utf8_lossy(&body[..body.len().min(512)])
-                .trim()
-                .to_owned();
-            (
-                if text.is_empty() {
-                    "no error message".to_owned()
-                } else {
-                    text
-                },
-                None,
-                None,
-            )
-        }
+        Err(_) => (shared::raw_error_text(body), None, None),
     }
 }

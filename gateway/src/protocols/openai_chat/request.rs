@@ -11,6 +11,7 @@ use crate::canonical::{
     ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, Sampling, Tool, ToolChoice,
 };
 use crate::error::GatewayError;
+use crate::protocols::shared;
 
 /// Parses a request body, naming the offending field when it does not fit the schema.
 pub fn parse_body(body: &[u8]) -> Result<WireRequest, GatewayError> {
@@ -424,35 +425,14 @@ fn decode_response_format(value: Value) -> Result<ResponseFormat, GatewayError> 
     }
 }
 
-/// Extension fields of other families that an OpenAI upstream may ignore: advisory, or already
-/// mapped into canonical fields.
-const IGNORABLE_FOREIGN_FIELDS: &[&str] = &[
-    "thinking",
-    "output_config",
-    "service_tier",
-    "generationConfig.thinkingConfig",
-    "safetySettings",
-];
-
 /// Builds the upstream request body for an OpenAI-family server.
 pub fn encode(
     request: &ChatRequest,
     upstream_model: &str,
     ask_for_usage: bool,
 ) -> Result<WireRequest, GatewayError> {
-    if request.extension_family != Family::OpenAi
-        && let Some(field) = request
-            .extensions
-            .keys()
-            .find(|key| !IGNORABLE_FOREIGN_FIELDS.contains(&key.as_str()))
-    {
-        return Err(GatewayError::invalid_param(
-            field.as_str(),
-            format!(
-                "`{field}` is a {}-only parameter and cannot be sent to an OpenAI-compatible model.",
-                request.extension_family.name()
-            ),
-        ));
+    if request.extension_family != Family::OpenAi {
+        shared::refuse_foreign_extensions(request, "an OpenAI-compatible model")?;
     }
     let forward_extensions = request.extension_family == Family::OpenAi;
     let messages = request.messages.iter().map(encode_message).collect();

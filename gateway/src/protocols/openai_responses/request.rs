@@ -15,6 +15,7 @@ use crate::canonical::{
     ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, Sampling, Tool, ToolChoice,
 };
 use crate::error::GatewayError;
+use crate::protocols::shared;
 
 #[derive(Debug, Deserialize)]
 pub struct WireRequest {
@@ -58,24 +59,11 @@ pub struct WireRequest {
 }
 
 pub fn parse_body(body: &[u8]) -> Result<WireRequest, GatewayError> {
-    serde_json::from_slice(body).map_err(|error| {
-        if error.is_syntax() || error.is_eof() {
-            return GatewayError::invalid(format!(
-                "We could not parse the JSON body of your request: {error}."
-            ));
-        }
-        let deserializer = &mut serde_json::Deserializer::from_slice(body);
-        match serde_path_to_error::deserialize::<_, WireRequest>(deserializer) {
-            Ok(_) => GatewayError::invalid(format!("Invalid request body: {error}")),
-            Err(error) => {
-                let path = error.path().to_string();
-                GatewayError::invalid_param(
-                    path.clone(),
-                    format!("Invalid value for '{path}': {}", error.into_inner()),
-                )
-            }
-        }
-    })
+    shared::parse_json(
+        body,
+        "We could not parse the JSON body of your request",
+        |path, problem| format!("Invalid value for '{path}': {problem}"),
+    )
 }
 
 fn invalid(param: impl Into<String>, message: impl Into<String>) -> GatewayError {

@@ -15,6 +15,7 @@ use crate::canonical::{
 };
 use crate::error::{ErrorKind, GatewayError};
 use crate::protocols::anthropic::response::unix_now;
+use crate::protocols::shared;
 
 fn unsupported(field: &str, why: &str) -> GatewayError {
     GatewayError::invalid_param(
@@ -22,21 +23,6 @@ fn unsupported(field: &str, why: &str) -> GatewayError {
         format!("`{field}` cannot be sent to a Bedrock model: {why}."),
     )
 }
-
-/// Extension fields of other families a Bedrock upstream may ignore.
-const IGNORABLE: &[&str] = &[
-    "store",
-    "service_tier",
-    "prompt_cache_key",
-    "safety_identifier",
-    "metadata",
-    "stream_options.include_obfuscation",
-    "modalities",
-    "thinking",
-    "output_config",
-    "generationConfig.thinkingConfig",
-    "safetySettings",
-];
 
 /// Bedrock ids must match `[a-zA-Z0-9_-]{1,64}`; the same id always maps to the same result.
 pub fn sanitize_id(id: &str) -> String {
@@ -62,35 +48,8 @@ pub fn encode(
     upstream_model: &str,
     default_max_tokens: u64,
 ) -> Result<Value, GatewayError> {
-    if request.sampling.n.is_some_and(|n| n > 1) {
-        return Err(unsupported(
-            "n",
-            "Bedrock returns one answer per request; set n to 1",
-        ));
-    }
-    for (field, set) in [
-        (
-            "presence_penalty",
-            request.sampling.presence_penalty.is_some(),
-        ),
-        (
-            "frequency_penalty",
-            request.sampling.frequency_penalty.is_some(),
-        ),
-        ("seed", request.sampling.seed.is_some()),
-    ] {
-        if set {
-            return Err(unsupported(field, "Converse has no equivalent parameter"));
-        }
-    }
-    if let Some(field) = request
-        .extensions
-        .keys()
-        .find(|key| !IGNORABLE.contains(&key.as_str()))
-    {
-        let why = format!("it is a {}-only parameter", request.extension_family.name());
-        return Err(unsupported(field, &why));
-    }
+    shared::refuse_openai_only_sampling(request, "a Bedrock model")?;
+    shared::refuse_foreign_extensions(request, "a Bedrock model")?;
     if matches!(
         request.response_format,
         Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })

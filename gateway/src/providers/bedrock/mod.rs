@@ -8,10 +8,10 @@ pub mod sign;
 pub mod stream;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use bytes::Bytes;
 
 use super::{
-    HttpProvider, StreamDecoder, StreamFraming, UpstreamFailure, UpstreamRequest, retry_after,
+    HttpProvider, StreamDecoder, StreamFraming, UpstreamFailure, UpstreamRequest, json_request,
+    retry_after,
 };
 use crate::canonical::{ChatRequest, ChatResponse};
 use crate::config::Channel;
@@ -69,23 +69,15 @@ impl HttpProvider for Bedrock {
                 format!("channel `{}` has no AWS settings", channel.name),
             )
         })?;
-        let body =
-            converse::encode(canonical, upstream_model, channel.default_max_tokens)?.to_string();
-        let mut headers = channel.headers.clone();
-        if canonical.stream {
-            headers.insert(
-                header::ACCEPT,
-                HeaderValue::from_static("application/vnd.amazon.eventstream"),
-            );
+        let accept = if canonical.stream {
+            "application/vnd.amazon.eventstream"
         } else {
-            headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        }
-        sign::sign_request(aws, endpoint, &mut headers, body.as_bytes())?;
-        Ok(UpstreamRequest {
-            url: endpoint.clone(),
-            headers,
-            body: Bytes::from(body),
-        })
+            "application/json"
+        };
+        let body = converse::encode(canonical, upstream_model, channel.default_max_tokens)?;
+        let mut upstream = json_request(channel, endpoint, &body, Some(accept))?;
+        sign::sign_request(aws, endpoint, &mut upstream.headers, &upstream.body)?;
+        Ok(upstream)
     }
 
     fn parse_response(
