@@ -266,7 +266,7 @@ proptest! {
 
     #[test]
     fn openai_chat_round_trip(original in request()) {
-        let wire = openai_chat::request::encode(&original, "m", false).expect("encodes");
+        let wire = openai_chat::upstream::encode(&original, "m", false).expect("encodes");
         let bytes = serde_json::to_vec(&wire).expect("serializes");
         let back = openai_chat::request::decode(openai_chat::request::parse_body(&bytes).expect("parses")).expect("decodes");
         assert_same(&original, &back);
@@ -274,7 +274,7 @@ proptest! {
 
     #[test]
     fn anthropic_round_trip(original in request()) {
-        let wire = anthropic::request::encode(&original, "m", 4096).expect("encodes");
+        let wire = anthropic::upstream::encode(&original, "m", 4096).expect("encodes");
         let bytes = serde_json::to_vec(&wire).expect("serializes");
         let back = anthropic::request::decode(anthropic::request::parse_body(&bytes).expect("parses"), false).expect("decodes");
         assert_same(&original, &back);
@@ -282,7 +282,7 @@ proptest! {
 
     #[test]
     fn gemini_round_trip(original in request()) {
-        let wire = gemini::request::encode(&original).expect("encodes");
+        let wire = gemini::upstream::encode(&original).expect("encodes");
         let bytes = serde_json::to_vec(&wire).expect("serializes");
         let back = gemini::request::decode(gemini::request::parse_body(&bytes).expect("parses"), "m", false).expect("decodes");
         assert_same(&original, &back);

@@ -11,7 +11,7 @@ use crate::canonical::{ChatRequest, ChatResponse};
 use crate::config::Channel;
 use crate::error::GatewayError;
 use crate::protocols::anthropic::{
-    error::parse_upstream_error, request, response, stream::EventDecoder,
+    error::parse_upstream_error, response, stream::EventDecoder, upstream,
 };
 
 /// The API version every current Anthropic SDK sends.
@@ -52,7 +52,7 @@ impl HttpProvider for Anthropic {
         upstream_model: &str,
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
-        let wire = request::encode(canonical, upstream_model, channel.default_max_tokens)?;
+        let wire = upstream::encode(canonical, upstream_model, channel.default_max_tokens)?;
         json_request(
             channel,
             endpoint,

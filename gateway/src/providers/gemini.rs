@@ -15,7 +15,7 @@ use crate::canonical::{
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
 use crate::protocols::gemini::{
-    error::parse_upstream_error, request, response, stream::ChunkDecoder,
+    error::parse_upstream_error, response, stream::ChunkDecoder, upstream,
 };
 
 pub struct Gemini;
@@ -59,7 +59,7 @@ impl HttpProvider for Gemini {
         _upstream_model: &str,
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
-        json_request(channel, endpoint, &request::encode(canonical)?, None)
+        json_request(channel, endpoint, &upstream::encode(canonical)?, None)
     }
 
     fn parse_response(

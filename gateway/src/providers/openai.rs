@@ -11,7 +11,7 @@ use crate::canonical::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingRes
 use crate::config::Channel;
 use crate::error::GatewayError;
 use crate::protocols::openai_chat::{
-    error::parse_upstream_error, request, response, stream::ChunkDecoder,
+    error::parse_upstream_error, response, stream::ChunkDecoder, upstream,
 };
 use crate::protocols::openai_embeddings;
 
@@ -76,7 +76,7 @@ impl HttpProvider for OpenAiCompatible {
         upstream_model: &str,
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
-        let wire = request::encode(canonical, upstream_model, channel.stream_usage)?;
+        let wire = upstream::encode(canonical, upstream_model, channel.stream_usage)?;
         json_request(
             channel,
             endpoint,

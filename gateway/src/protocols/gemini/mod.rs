@@ -6,4 +6,5 @@ pub mod error;
 pub mod request;
 pub mod response;
 pub mod stream;
+pub mod upstream;
 pub mod wire;
