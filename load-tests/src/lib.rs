@@ -8,6 +8,6 @@ pub mod fake;
 pub mod loadgen;
 
 pub use fake::{
-    Behaviour, ErrorReply, FakeOptions, FakeProvider, RecordedRequest, Reply, Usage as FakeUsage,
-    gemini_thought_signature, thinking_signature,
+    BedrockCredentials, Behaviour, ErrorReply, FakeOptions, FakeProvider, RecordedRequest, Reply,
+    Usage as FakeUsage, gemini_thought_signature, thinking_signature,
 };

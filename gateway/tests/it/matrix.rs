@@ -20,6 +20,7 @@ enum UpstreamKind {
     OpenAi,
     Anthropic,
     Gemini,
+    Bedrock,
 }
 
 const CLIENTS: [ClientKind; 4] = [
@@ -28,10 +29,11 @@ const CLIENTS: [ClientKind; 4] = [
     ClientKind::Anthropic,
     ClientKind::Gemini,
 ];
-const UPSTREAMS: [UpstreamKind; 3] = [
+const UPSTREAMS: [UpstreamKind; 4] = [
     UpstreamKind::OpenAi,
     UpstreamKind::Anthropic,
     UpstreamKind::Gemini,
+    UpstreamKind::Bedrock,
 ];
 
 #[derive(Clone, Debug)]
@@ -62,23 +64,46 @@ struct Seen {
 }
 
 fn gateway_for(upstream: UpstreamKind, fake: &FakeProvider) -> Gateway {
-    let (provider, base_url) = match upstream {
-        UpstreamKind::OpenAi => ("openai", fake.base_url()),
-        UpstreamKind::Anthropic => ("anthropic", format!("http://{}", fake.addr())),
-        UpstreamKind::Gemini => ("gemini", format!("http://{}", fake.addr())),
+    let (provider, base_url, credentials) = match upstream {
+        UpstreamKind::OpenAi => ("openai", fake.base_url(), "api_key: sk-upstream-secret"),
+        UpstreamKind::Anthropic => (
+            "anthropic",
+            format!("http://{}", fake.addr()),
+            "api_key: sk-upstream-secret",
+        ),
+        UpstreamKind::Gemini => (
+            "gemini",
+            format!("http://{}", fake.addr()),
+            "api_key: sk-upstream-secret",
+        ),
+        // The fake verifies SigV4 with its default credentials.
+        UpstreamKind::Bedrock => (
+            "bedrock",
+            format!("http://{}", fake.addr()),
+            "aws: {region: us-east-1, access_key_id: AKIDFAKEEXAMPLE, secret_access_key: fake-secret-key}",
+        ),
     };
+    let upstream_model = upstream_model(upstream);
     Gateway::start(&format!(
         r#"
 channels:
   - name: upstream
     provider: {provider}
     base_url: {base_url}
-    api_key: sk-upstream-secret
-    models: [{{name: matrix-model, upstream: upstream-model}}]
+    {credentials}
+    models: [{{name: matrix-model, upstream: "{upstream_model}"}}]
 roles: [{{name: all, models: ["*"]}}]
 api_keys: [{{name: tester, key: {KEY}, role: all}}]
 "#
     ))
+}
+
+/// Bedrock model ids carry a `:` that must be encoded in the signed path.
+fn upstream_model(upstream: UpstreamKind) -> &'static str {
+    match upstream {
+        UpstreamKind::Bedrock => "vendor.upstream-model-v1:0",
+        _ => "upstream-model",
+    }
 }
 
 const SYSTEM: &str = "You answer in one line.";
@@ -685,6 +710,13 @@ async fn plain_text_with_system_prompt(
             "{cell}: {}",
             upstream_request.path
         ),
+        UpstreamKind::Bedrock => assert!(
+            upstream_request
+                .path
+                .starts_with("/model/vendor.upstream-model-v1%3A0/converse"),
+            "{cell}: {}",
+            upstream_request.path
+        ),
         _ => assert_eq!(upstream_body["model"], "upstream-model", "{cell}"),
     }
     match upstream {
@@ -706,6 +738,11 @@ async fn plain_text_with_system_prompt(
                 upstream_body["generationConfig"]["maxOutputTokens"], 200,
                 "{cell}"
             );
+        }
+        UpstreamKind::Bedrock => {
+            assert_eq!(upstream_body["system"], json!([{"text": SYSTEM}]), "{cell}");
+            assert_eq!(upstream_body["messages"][0]["role"], "user", "{cell}");
+            assert_eq!(upstream_body["inferenceConfig"]["maxTokens"], 200, "{cell}");
         }
         UpstreamKind::Anthropic => {
             assert_eq!(upstream_body["system"], SYSTEM, "{cell}");

@@ -1,5 +1,6 @@
-//! `fake-provider`: the fake OpenAI (and Anthropic and Gemini) provider as a standalone server,
-//! the baseline for benchmarks.
+//! `fake-provider`: the fake OpenAI (and Anthropic, Gemini and Bedrock) provider as a standalone
+//! server, the baseline for benchmarks. Bedrock requests must be signed with the default
+//! `BedrockCredentials`.
 //!
 //! Prints exactly one line, `listening on ADDR`, once it accepts connections, and runs until
 //! SIGINT or SIGTERM. Requests are not recorded and nothing is logged per request, so the binary
@@ -15,7 +16,9 @@ use switchboard_load_tests::{Behaviour, FakeOptions, FakeProvider};
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser, Debug)]
-#[command(about = "A fake OpenAI Chat Completions, Anthropic Messages and Gemini provider")]
+#[command(
+    about = "A fake OpenAI Chat Completions, Anthropic Messages, Gemini and Bedrock Converse provider"
+)]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]

@@ -1,6 +1,7 @@
 //! One HTTP request to the fake provider: record it, route it, authenticate it, validate it, and
-//! answer with the scripted behaviour. Anthropic paths are handed to `anthropic/` and Gemini paths
-//! to `gemini/` right after recording; everything else is answered here, in OpenAI's dialect.
+//! answer with the scripted behaviour. Anthropic paths are handed to `anthropic/`, Gemini paths
+//! to `gemini/` and Bedrock paths (`/model/…`) to `bedrock/` right after recording; everything
+//! else is answered here, in OpenAI's dialect.
 //!
 //! Order of checks, as OpenAI's: route (404), authentication (401), Azure `api-version` (400),
 //! content type and JSON (400), request validation (400), model (404). Only a request that passes
@@ -23,6 +24,7 @@ use serde_json::Value;
 use super::FakeOptions;
 use super::anthropic;
 use super::auth::{azure_api_version, azure_auth, bearer_auth};
+use super::bedrock;
 use super::gemini;
 use super::openai::{self, Head};
 use super::record::Recorder;
@@ -43,6 +45,8 @@ pub(crate) struct Shared {
     pub abandoned: Arc<stream::Abandoned>,
     /// Thought signatures handed out on Gemini function calls, which later requests must echo.
     pub gemini_signatures: gemini::Issued,
+    /// Bedrock's credentials, reasoning signatures and tool-call counter.
+    pub bedrock: bedrock::State,
     counter: AtomicU64,
 }
 
@@ -54,6 +58,7 @@ impl Shared {
             recorder: Recorder::default(),
             abandoned: Arc::default(),
             gemini_signatures: gemini::Issued::default(),
+            bedrock: bedrock::State::default(),
             counter: AtomicU64::new(0),
         }
     }
@@ -92,6 +97,11 @@ pub(crate) async fn handle(
             (Ok(_), Some(json)) => gemini::Body::Json(json),
         };
         return Ok(gemini::handle(&shared, &parts, body, endpoint, number).await);
+    }
+    if let Some(endpoint) = bedrock::endpoint(&parts) {
+        let body = bytes.as_ref().ok();
+        let response = bedrock::handle(&shared, &parts, body, json.as_ref(), endpoint, number);
+        return Ok(response.await);
     }
     if parts.method == Method::POST
         && let Some(endpoint) = anthropic::endpoint(parts.uri.path())

@@ -1,24 +1,27 @@
-//! A fake OpenAI Chat Completions, Anthropic Messages and Gemini provider: a real HTTP server on a
-//! local port that speaks all three wire formats exactly and refuses what OpenAI, Anthropic and
-//! Google refuse, so a translation bug in the gateway fails a test instead of passing against a
-//! lenient mock.
+//! A fake OpenAI Chat Completions, Anthropic Messages, Gemini and AWS Bedrock Converse provider: a
+//! real HTTP server on a local port that speaks all four wire formats exactly and refuses what
+//! OpenAI, Anthropic, Google and AWS refuse (Bedrock's SigV4 signatures included), so a
+//! translation or signing bug in the gateway fails a test instead of passing against a lenient
+//! mock.
 //!
 //! [`FakeProvider`] is the handle tests hold: it records every request, takes a script of
 //! [`Behaviour`]s (replies, errors, latency, stream pacing and faults) and stops the server when
 //! dropped. The accept loop lives here; `handler.rs` answers one request, `auth.rs` checks keys,
-//! `validate/` checks request bodies, `openai.rs` and `stream.rs` render responses, `anthropic/`
-//! and `gemini/` do all of that for the Anthropic and Gemini endpoints, `script.rs` and
-//! `record.rs` hold the shared state.
+//! `validate/` checks request bodies, `openai.rs` and `stream.rs` render responses, `anthropic/`,
+//! `gemini/` and `bedrock/` do all of that for the Anthropic, Gemini and Bedrock endpoints,
+//! `script.rs` and `record.rs` hold the shared state.
 //!
 //! Served endpoints: `POST /v1/chat/completions`, Azure's
 //! `POST /openai/deployments/{deployment}/chat/completions?api-version=…`, `GET /v1/models`,
 //! Anthropic's `POST /v1/messages` and `POST /v1/messages/count_tokens`, Gemini's
 //! `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
-//! `:countTokens` and `GET /v1beta/models` (also under `/v1/`); anything else is OpenAI's 404. One
-//! script of behaviours serves all three protocols.
+//! `:countTokens` and `GET /v1beta/models` (also under `/v1/`), Bedrock's
+//! `POST /model/{modelId}/converse` and `/converse-stream`; anything else is OpenAI's 404. One
+//! script of behaviours serves all four protocols.
 
 mod anthropic;
 mod auth;
+mod bedrock;
 mod gemini;
 mod handler;
 mod openai;
@@ -39,6 +42,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use anthropic::thinking_signature;
+pub use bedrock::BedrockCredentials;
 pub use gemini::gemini_thought_signature;
 pub use record::RecordedRequest;
 pub use script::{Behaviour, ErrorReply, Reply, Usage};
@@ -120,13 +124,27 @@ impl FakeProvider {
         format!("http://{}", self.addr)
     }
 
+    /// `http://127.0.0.1:PORT`, what a Bedrock Runtime client takes as its endpoint (it appends
+    /// `/model/{modelId}/converse` and `/converse-stream`). Requests must be SigV4-signed for
+    /// service `bedrock` with the provider's [`BedrockCredentials`].
+    pub fn bedrock_base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the credentials Bedrock requests are verified with (default:
+    /// [`BedrockCredentials::default`]). Independent of [`FakeOptions`].
+    pub fn set_bedrock_credentials(&self, credentials: BedrockCredentials) {
+        self.shared.bedrock.set_credentials(credentials);
+    }
+
     /// Every request received so far, valid or not, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.recorder.snapshot()
     }
 
-    /// Queues a behaviour for the next `behaviour.times` (default 1) chat, messages or Gemini
-    /// generate/stream requests (any protocol) that pass validation. When the queue is empty the
+    /// Queues a behaviour for the next `behaviour.times` (default 1) chat, messages, Gemini
+    /// generate/stream or Bedrock converse/converse-stream requests (any protocol) that pass
+    /// validation. When the queue is empty the
     /// default behaviour is used. Anthropic count_tokens and Gemini countTokens requests never
     /// use one.
     pub fn push(&self, behaviour: Behaviour) {

@@ -3,7 +3,7 @@
 //!
 //! This module owns only the description of a reply (text or tool calls, error, pacing, faults)
 //! and the order in which behaviours are used. It does not know the wire formats: `openai.rs`,
-//! `anthropic/` and `gemini/` render a behaviour, `stream.rs` paces it.
+//! `anthropic/`, `gemini/` and `bedrock/` render a behaviour, `stream.rs` paces it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-/// How the fake answers one chat request (OpenAI Chat Completions, Anthropic Messages or Gemini
-/// generateContent / streamGenerateContent).
+/// How the fake answers one chat request (OpenAI Chat Completions, Anthropic Messages, Gemini
+/// generateContent / streamGenerateContent or Bedrock Converse / ConverseStream).
 ///
 /// `Behaviour::default()` answers at once with [`Reply::default`] and computed usage.
 #[derive(Clone, Debug, Default)]
@@ -28,9 +28,9 @@ pub struct Behaviour {
     pub times: Option<usize>,
     /// Streaming: pause between two chunks.
     pub chunk_delay: Duration,
-    /// Streaming: send this many SSE events (OpenAI's role chunk counts; one Anthropic event or
-    /// one Gemini chunk is one) and then break the connection: no finish chunk, no usage chunk,
-    /// no `[DONE]`, no clean end of the body.
+    /// Streaming: send this many SSE events (OpenAI's role chunk counts; one Anthropic event,
+    /// one Gemini chunk or one Bedrock event-stream frame is one) and then break the connection:
+    /// no finish chunk, no usage chunk, no `[DONE]`, no clean end of the body.
     pub disconnect_after_chunks: Option<usize>,
     /// Streaming: after the first content-bearing chunk (first text piece or first tool-call
     /// fragment) has been sent, wait for `gate.notified()` before sending the rest. Open it with
@@ -40,10 +40,11 @@ pub struct Behaviour {
     pub hang: bool,
     /// Report this usage instead of the computed one.
     pub usage: Option<Usage>,
-    /// Anthropic only: prompt tokens that were written to the cache, reported as
-    /// `cache_creation_input_tokens`. Like [`Usage::cached_tokens`] they are part of
-    /// `prompt_tokens`, so `input_tokens = prompt_tokens - cached_tokens - cache_write_tokens`.
-    /// The OpenAI and Gemini sides ignore it.
+    /// Anthropic and Bedrock only: prompt tokens that were written to the cache, reported as
+    /// `cache_creation_input_tokens` (Bedrock: `cacheWriteInputTokens`). Like
+    /// [`Usage::cached_tokens`] they are part of `prompt_tokens`, so
+    /// `input_tokens = prompt_tokens - cached_tokens - cache_write_tokens` (Bedrock:
+    /// `inputTokens`). The OpenAI and Gemini sides ignore it.
     pub cache_write_tokens: u64,
     /// Anthropic: the text of the `thinking` block sent first when the request enables thinking
     /// (`None` = "Let me think about this."); ignored when the request does not.
@@ -51,6 +52,10 @@ pub struct Behaviour {
     /// Gemini: `Some` turns thinking on even when the request does not (a `thoughtSignature` on
     /// the first `functionCall` part, `thoughtsTokenCount` from its words), and is sent as a
     /// `{"text":…,"thought":true}` part when the request sets `includeThoughts`.
+    ///
+    /// Bedrock: `Some` sends a `reasoningContent` block first (signed like Anthropic's thinking);
+    /// tool calls made with it must come back behind that block, signature unchanged, when a
+    /// later request turns reasoning on in `additionalModelRequestFields`.
     ///
     /// The OpenAI side ignores it.
     pub thinking: Option<String>,
@@ -78,14 +83,16 @@ impl Behaviour {
 #[derive(Clone, Debug)]
 pub enum Reply {
     /// Plain text; OpenAI `finish_reason: "stop"`, Anthropic one `text` block and
-    /// `stop_reason: "end_turn"`, Gemini one text part and `finishReason: "STOP"`.
+    /// `stop_reason: "end_turn"`, Gemini one text part and `finishReason: "STOP"`, Bedrock one
+    /// `text` block and `stopReason: "end_turn"`.
     Text(String),
     /// Tool calls as (function name, arguments JSON string). OpenAI: ids `call_0`, `call_1`, …,
     /// `content: null`, `finish_reason: "tool_calls"`. Anthropic: `tool_use` blocks with ids
     /// `toolu_fake0`, `toolu_fake1`, … and the arguments parsed into `input` (they must be a JSON
     /// object or empty, else the fake answers 500), `stop_reason: "tool_use"`. Gemini: one
     /// `functionCall` part per call, without ids, `args` parsed as for Anthropic,
-    /// `finishReason: "STOP"`.
+    /// `finishReason: "STOP"`. Bedrock: `toolUse` blocks with ids `tooluse_<n>` counted across
+    /// the provider's answers, `input` parsed as for Anthropic, `stopReason: "tool_use"`.
     ToolCalls(Vec<(String, String)>),
 }
 
@@ -101,7 +108,9 @@ impl Default for Reply {
 /// Gemini's `{"error":{"code":<status>,"message":…,"status":…}}`, whose `status` is
 /// `error_type` when that is a gRPC status name in capitals (`FAILED_PRECONDITION`) and
 /// otherwise follows the HTTP status (429 `RESOURCE_EXHAUSTED`, 503 `UNAVAILABLE`, …); a Gemini
-/// 429 with `retry_after` also carries a `RetryInfo` detail.
+/// 429 with `retry_after` also carries a `RetryInfo` detail; or Bedrock's `{"message":…}` with
+/// the exception in `x-amzn-errortype` (`error_type` when it ends in `Exception`, else the one
+/// the status implies: 429 `ThrottlingException`, 503 `ServiceUnavailableException`, …).
 #[derive(Clone, Debug)]
 pub struct ErrorReply {
     pub status: u16,
@@ -140,8 +149,8 @@ impl ErrorReply {
 
 /// Token counts the fake reports. `prompt_tokens` includes `cached_tokens` and
 /// `completion_tokens` includes `reasoning_tokens`, as in OpenAI's usage object. The Anthropic
-/// side derives its split from these and [`Behaviour::cache_write_tokens`]; the Gemini side
-/// reports `candidatesTokenCount = completion_tokens - reasoning_tokens` and
+/// and Bedrock sides derive their split from these and [`Behaviour::cache_write_tokens`]; the
+/// Gemini side reports `candidatesTokenCount = completion_tokens - reasoning_tokens` and
 /// `thoughtsTokenCount = reasoning_tokens`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {

@@ -4,6 +4,8 @@
 mod common;
 mod fake_anthropic;
 mod fake_anthropic_rules;
+mod fake_bedrock;
+mod fake_bedrock_auth;
 mod fake_chat;
 mod fake_gemini;
 mod fake_gemini_rules;
