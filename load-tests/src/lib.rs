@@ -9,5 +9,5 @@ pub mod loadgen;
 
 pub use fake::{
     BedrockCredentials, Behaviour, ErrorReply, FakeOptions, FakeProvider, RecordedRequest, Reply,
-    Usage as FakeUsage, gemini_thought_signature, thinking_signature,
+    Usage as FakeUsage, fake_embedding, gemini_thought_signature, thinking_signature,
 };

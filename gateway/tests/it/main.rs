@@ -2,9 +2,11 @@
 //! sockets. One test binary for the crate (see STYLE.md), a module per area.
 
 mod anthropic;
+mod bedrock;
 mod chat;
 mod common;
 mod deploy;
+mod embeddings;
 mod errors;
 mod gemini;
 mod lifecycle;

@@ -1,7 +1,7 @@
 //! One HTTP request to the fake provider: record it, route it, authenticate it, validate it, and
 //! answer with the scripted behaviour. Anthropic paths are handed to `anthropic/`, Gemini paths
 //! to `gemini/` and Bedrock paths (`/model/…`) to `bedrock/` right after recording; everything
-//! else is answered here, in OpenAI's dialect.
+//! else is answered here, in OpenAI's dialect (embeddings bodies are `embeddings/`'s).
 //!
 //! Order of checks, as OpenAI's: route (404), authentication (401), Azure `api-version` (400),
 //! content type and JSON (400), request validation (400), model (404). Only a request that passes
@@ -25,6 +25,7 @@ use super::FakeOptions;
 use super::anthropic;
 use super::auth::{azure_api_version, azure_auth, bearer_auth};
 use super::bedrock;
+use super::embeddings;
 use super::gemini;
 use super::openai::{self, Head};
 use super::record::Recorder;
@@ -64,8 +65,8 @@ impl Shared {
     }
 }
 
-/// Which URL style a chat request came in on.
-enum Flavour<'a> {
+/// Which URL style an OpenAI request came in on.
+pub(crate) enum Flavour<'a> {
     OpenAi,
     Azure { deployment: &'a str },
 }
@@ -118,16 +119,17 @@ pub(crate) async fn handle(
         (&Method::POST, "/v1/chat/completions") => {
             chat(&shared, &parts, json.as_ref(), Flavour::OpenAi, reply).await
         }
-        (&Method::POST, _) => match azure_deployment(path) {
-            Some(deployment) => {
-                chat(
-                    &shared,
-                    &parts,
-                    json.as_ref(),
-                    Flavour::Azure { deployment },
-                    reply,
-                )
-                .await
+        (&Method::POST, "/v1/embeddings") => {
+            embeddings::openai(&shared, &parts, json.as_ref(), Flavour::OpenAi, reply).await
+        }
+        (&Method::POST, _) => match azure_route(path) {
+            Some((deployment, AzureCall::Chat)) => {
+                let flavour = Flavour::Azure { deployment };
+                chat(&shared, &parts, json.as_ref(), flavour, reply).await
+            }
+            Some((deployment, AzureCall::Embeddings)) => {
+                let flavour = Flavour::Azure { deployment };
+                embeddings::openai(&shared, &parts, json.as_ref(), flavour, reply).await
             }
             None => not_found(&parts, reply),
         },
@@ -151,31 +153,9 @@ async fn chat(
     flavour: Flavour<'_>,
     reply: Responder,
 ) -> Response<ResponseBody> {
-    let auth = match flavour {
-        Flavour::OpenAi => bearer_auth(&shared.options, &parts.headers),
-        Flavour::Azure { .. } => azure_auth(&shared.options, &parts.headers)
-            .and_then(|()| azure_api_version(parts.uri.query())),
-    };
-    if let Err(error) = auth {
-        return reply.error(&error);
-    }
-    let is_json = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return reply.invalid(
-            "Invalid Content-Type header, expected application/json.",
-            None,
-        );
-    }
-    let Some(json) = json else {
-        return reply.invalid(
-            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)",
-            None,
-        );
+    let json = match admit(shared, parts, json, &flavour) {
+        Ok(json) => json,
+        Err(error) => return reply.error(&error),
     };
     let request = match validate::chat_request(json, matches!(flavour, Flavour::OpenAi)) {
         Ok(request) => request,
@@ -187,32 +167,10 @@ async fn chat(
         Flavour::Azure { deployment } => deployment,
         Flavour::OpenAi => request.model.unwrap_or_default(),
     };
-    let models = &shared.options.models;
-    if !models.is_empty() && !models.iter().any(|known| known == model) {
-        let error = match flavour {
-            Flavour::OpenAi => ErrorReply::new(
-                404,
-                "invalid_request_error",
-                &format!("The model `{model}` does not exist or you do not have access to it."),
-            )
-            .with_code("model_not_found"),
-            Flavour::Azure { .. } => ErrorReply::new(
-                404,
-                "invalid_request_error",
-                "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.",
-            )
-            .with_code("DeploymentNotFound"),
-        };
+    if let Err(error) = known_model(shared, model, &flavour) {
         return reply.error(&error);
     }
-
-    let behaviour = shared.script.next();
-    if behaviour.hang {
-        std::future::pending::<()>().await;
-    }
-    if !behaviour.latency.is_zero() {
-        tokio::time::sleep(behaviour.latency).await;
-    }
+    let behaviour = shared.script.play().await;
     if let Some(error) = &behaviour.error {
         return reply.error(error);
     }
@@ -238,12 +196,80 @@ async fn chat(
     reply.stream(transcript, &behaviour, Arc::clone(&shared.abandoned))
 }
 
-/// `/openai/deployments/{deployment}/chat/completions` → the deployment.
-fn azure_deployment(path: &str) -> Option<&str> {
-    let deployment = path
-        .strip_prefix("/openai/deployments/")?
-        .strip_suffix("/chat/completions")?;
-    (!deployment.is_empty() && !deployment.contains('/')).then_some(deployment)
+/// Authentication, Azure's `api-version`, the content type and a JSON body: what every OpenAI
+/// POST passes before its body is validated.
+pub(crate) fn admit<'j>(
+    shared: &Shared,
+    parts: &Parts,
+    json: Option<&'j Value>,
+    flavour: &Flavour<'_>,
+) -> Result<&'j Value, ErrorReply> {
+    match flavour {
+        Flavour::OpenAi => bearer_auth(&shared.options, &parts.headers)?,
+        Flavour::Azure { .. } => {
+            azure_auth(&shared.options, &parts.headers)?;
+            azure_api_version(parts.uri.query())?;
+        }
+    }
+    let is_json = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    let invalid = |message: &str| ErrorReply::new(400, "invalid_request_error", message);
+    if !is_json {
+        return Err(invalid(
+            "Invalid Content-Type header, expected application/json.",
+        ));
+    }
+    json.ok_or_else(|| invalid(
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)",
+    ))
+}
+
+/// OpenAI's 404 `model_not_found` (Azure's `DeploymentNotFound`) for a model outside the list.
+pub(crate) fn known_model(
+    shared: &Shared,
+    model: &str,
+    flavour: &Flavour<'_>,
+) -> Result<(), ErrorReply> {
+    let models = &shared.options.models;
+    if models.is_empty() || models.iter().any(|known| known == model) {
+        return Ok(());
+    }
+    Err(match flavour {
+        Flavour::OpenAi => ErrorReply::new(
+            404,
+            "invalid_request_error",
+            &format!("The model `{model}` does not exist or you do not have access to it."),
+        )
+        .with_code("model_not_found"),
+        Flavour::Azure { .. } => ErrorReply::new(
+            404,
+            "invalid_request_error",
+            "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.",
+        )
+        .with_code("DeploymentNotFound"),
+    })
+}
+
+/// What an Azure deployment URL asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AzureCall {
+    Chat,
+    Embeddings,
+}
+
+/// `/openai/deployments/{deployment}/chat/completions` (or `/embeddings`) → the deployment and
+/// the call.
+fn azure_route(path: &str) -> Option<(&str, AzureCall)> {
+    let rest = path.strip_prefix("/openai/deployments/")?;
+    let (deployment, call) = match rest.strip_suffix("/chat/completions") {
+        Some(deployment) => (deployment, AzureCall::Chat),
+        None => (rest.strip_suffix("/embeddings")?, AzureCall::Embeddings),
+    };
+    (!deployment.is_empty() && !deployment.contains('/')).then_some((deployment, call))
 }
 
 fn not_found(parts: &Parts, reply: Responder) -> Response<ResponseBody> {
@@ -258,7 +284,7 @@ fn unix_now() -> u64 {
 }
 
 /// Builds responses that carry OpenAI's headers for request `number`.
-struct Responder {
+pub(crate) struct Responder {
     number: u64,
 }
 
@@ -267,7 +293,7 @@ impl Responder {
         self.invalid_with(message, param, None)
     }
 
-    fn invalid_with(
+    pub(crate) fn invalid_with(
         self,
         message: &str,
         param: Option<&str>,
@@ -277,7 +303,7 @@ impl Responder {
         self.json(StatusCode::BAD_REQUEST, body, Duration::ZERO)
     }
 
-    fn error(self, error: &ErrorReply) -> Response<ResponseBody> {
+    pub(crate) fn error(self, error: &ErrorReply) -> Response<ResponseBody> {
         let status =
             StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = openai::error_body(
@@ -295,7 +321,12 @@ impl Responder {
         response
     }
 
-    fn json(self, status: StatusCode, body: Vec<u8>, took: Duration) -> Response<ResponseBody> {
+    pub(crate) fn json(
+        self,
+        status: StatusCode,
+        body: Vec<u8>,
+        took: Duration,
+    ) -> Response<ResponseBody> {
         let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
         *response.status_mut() = status;
         let headers = response.headers_mut();
@@ -348,16 +379,18 @@ mod tests {
     #[test]
     fn azure_paths() {
         assert_eq!(
-            azure_deployment("/openai/deployments/gpt-4o/chat/completions"),
-            Some("gpt-4o")
+            azure_route("/openai/deployments/gpt-4o/chat/completions"),
+            Some(("gpt-4o", AzureCall::Chat))
         );
         assert_eq!(
-            azure_deployment("/openai/deployments//chat/completions"),
-            None
+            azure_route("/openai/deployments/emb/embeddings"),
+            Some(("emb", AzureCall::Embeddings))
         );
+        assert_eq!(azure_route("/openai/deployments//chat/completions"), None);
         assert_eq!(
-            azure_deployment("/openai/deployments/a/b/chat/completions"),
+            azure_route("/openai/deployments/a/b/chat/completions"),
             None
         );
+        assert_eq!(azure_route("/openai/deployments/a/completions"), None);
     }
 }

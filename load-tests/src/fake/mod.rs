@@ -11,17 +11,19 @@
 //! `gemini/` and `bedrock/` do all of that for the Anthropic, Gemini and Bedrock endpoints,
 //! `script.rs` and `record.rs` hold the shared state.
 //!
-//! Served endpoints: `POST /v1/chat/completions`, Azure's
-//! `POST /openai/deployments/{deployment}/chat/completions?api-version=…`, `GET /v1/models`,
-//! Anthropic's `POST /v1/messages` and `POST /v1/messages/count_tokens`, Gemini's
-//! `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
-//! `:countTokens` and `GET /v1beta/models` (also under `/v1/`), Bedrock's
+//! Served endpoints: `POST /v1/chat/completions`, `POST /v1/embeddings`, Azure's
+//! `POST /openai/deployments/{deployment}/chat/completions?api-version=…` and `/embeddings?…`,
+//! `GET /v1/models`, Anthropic's `POST /v1/messages` and `POST /v1/messages/count_tokens`,
+//! Gemini's `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
+//! `:countTokens`, `:embedContent`, `:batchEmbedContents` and `GET /v1beta/models` (also under
+//! `/v1/`), Bedrock's
 //! `POST /model/{modelId}/converse` and `/converse-stream`; anything else is OpenAI's 404. One
 //! script of behaviours serves all four protocols.
 
 mod anthropic;
 mod auth;
 mod bedrock;
+mod embeddings;
 mod gemini;
 mod handler;
 mod openai;
@@ -43,6 +45,7 @@ use tokio::task::JoinHandle;
 
 pub use anthropic::thinking_signature;
 pub use bedrock::BedrockCredentials;
+pub use embeddings::fake_embedding;
 pub use gemini::gemini_thought_signature;
 pub use record::RecordedRequest;
 pub use script::{Behaviour, ErrorReply, Reply, Usage};
@@ -146,7 +149,8 @@ impl FakeProvider {
     /// generate/stream or Bedrock converse/converse-stream requests (any protocol) that pass
     /// validation. When the queue is empty the
     /// default behaviour is used. Anthropic count_tokens and Gemini countTokens requests never
-    /// use one.
+    /// use one. Embeddings requests (OpenAI, Azure, Gemini) use one too, but only its `hang`,
+    /// `latency`, `error` and (OpenAI) `usage.prompt_tokens`.
     pub fn push(&self, behaviour: Behaviour) {
         self.shared.script.push(behaviour);
     }

@@ -190,6 +190,19 @@ impl Script {
         inner.default = Arc::new(behaviour);
     }
 
+    /// [`Script::next`], after playing its `hang` (never returns) and `latency`; its `error` and
+    /// everything else are the caller's.
+    pub(crate) async fn play(&self) -> Arc<Behaviour> {
+        let behaviour = self.next();
+        if behaviour.hang {
+            std::future::pending::<()>().await;
+        }
+        if !behaviour.latency.is_zero() {
+            tokio::time::sleep(behaviour.latency).await;
+        }
+        behaviour
+    }
+
     /// The behaviour for the next chat request: the head of the queue (consuming one of its
     /// `times`), or the default.
     pub(crate) fn next(&self) -> Arc<Behaviour> {

@@ -7,6 +7,7 @@ mod fake_anthropic_rules;
 mod fake_bedrock;
 mod fake_bedrock_auth;
 mod fake_chat;
+mod fake_embeddings;
 mod fake_gemini;
 mod fake_gemini_rules;
 mod fake_stream;

@@ -6,6 +6,7 @@
 //! - `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` (without `alt=sse` Google
 //!   streams a JSON array; the fake refuses that with a 400)
 //! - `POST /v1beta/models/{model}:countTokens`
+//! - `POST /v1beta/models/{model}:embedContent` and `:batchEmbedContents` (`embed.rs`)
 //! - `GET /v1beta/models` and `GET /v1beta/models/{model}`
 //!
 //! and the same under `/v1/`, except that `GET /v1/models[/…]` is Gemini's only when it carries a
@@ -13,14 +14,15 @@
 //!
 //! Order of checks: authentication (`x-goog-api-key` header or `key` query parameter; 403 when
 //! missing, 400 `API_KEY_INVALID` when wrong), the model list (404), `alt=sse`, a readable JSON
-//! body, request validation (`validate/`). Only a generate or stream request that passes all of
-//! them pops a behaviour from the script; countTokens and the model list never do.
+//! body, request validation (`validate/`). Only a generate, stream or embed request that passes all
+//! of them pops a behaviour from the script; countTokens and the model list never do.
 //!
 //! This module answers one request; `response.rs` builds and renders the answer, `stream.rs` its
 //! SSE chunks, `signature.rs` signs function calls, `error.rs` renders errors, `models.rs` the
 //! model list. Recording happens
 //! before routing, in the handler.
 
+mod embed;
 mod error;
 mod models;
 mod response;
@@ -41,6 +43,7 @@ use hyper::{Method, Response, StatusCode};
 use serde_json::Value;
 
 pub(crate) use signature::Issued;
+pub(crate) use signature::encode as base64_encode;
 pub use signature::gemini_thought_signature;
 
 use super::FakeOptions;
@@ -67,6 +70,11 @@ pub(crate) enum Call<'a> {
     },
     CountTokens {
         model: &'a str,
+    },
+    /// `:embedContent`, or `:batchEmbedContents` when `batch`.
+    Embed {
+        model: &'a str,
+        batch: bool,
     },
     ListModels,
     GetModel {
@@ -104,6 +112,11 @@ pub(crate) fn endpoint(parts: &Parts) -> Option<Endpoint<'_>> {
         Some("generateContent") if post => Call::Generate { model },
         Some("streamGenerateContent") if post => Call::Stream { model },
         Some("countTokens") if post => Call::CountTokens { model },
+        Some("embedContent") if post => Call::Embed {
+            model,
+            batch: false,
+        },
+        Some("batchEmbedContents") if post => Call::Embed { model, batch: true },
         None if get && model.is_empty() => Call::ListModels,
         None if get && !model.contains('/') => Call::GetModel { model },
         _ => Call::Unknown,
@@ -202,6 +215,8 @@ async fn answer(
         Call::Generate { model } => (model, "generateContent"),
         Call::Stream { model } => (model, "streamGenerateContent"),
         Call::CountTokens { model } => (model, "countTokens"),
+        Call::Embed { model, batch } if batch => (model, "batchEmbedContents"),
+        Call::Embed { model, .. } => (model, "embedContent"),
     };
     if model.is_empty() || !known(model) {
         return Err(Failure::unknown_model(model, endpoint.version, method));
@@ -227,6 +242,9 @@ async fn answer(
         Body::Empty => &empty,
         Body::Json(json) => json,
     };
+    if let Call::Embed { batch, .. } = endpoint.call {
+        return embed::answer(shared, json, model, batch, reply).await;
+    }
     if let Call::CountTokens { .. } = endpoint.call {
         let request = validate::count_tokens(json)
             .map_err(|invalid| Failure::refused(invalid, "CountTokensRequest"))?;
@@ -246,13 +264,7 @@ async fn generate(
     number: u64,
     reply: &Responder,
 ) -> Result<Response<ResponseBody>, Failure> {
-    let behaviour = shared.script.next();
-    if behaviour.hang {
-        std::future::pending::<()>().await;
-    }
-    if !behaviour.latency.is_zero() {
-        tokio::time::sleep(behaviour.latency).await;
-    }
+    let behaviour = shared.script.play().await;
     if let Some(error) = &behaviour.error {
         return Err(Failure::scripted(error));
     }
@@ -379,7 +391,13 @@ mod tests {
         let keyed = parts(Method::GET, "/v1/models?key=k");
         assert_eq!(endpoint(&keyed).map(|e| e.call), Some(Call::ListModels));
         assert_eq!(endpoint(&parts(Method::POST, "/v1/chat/completions")), None);
-        let other = parts(Method::POST, "/v1beta/models/g:embedContent");
+        let embed = parts(Method::POST, "/v1beta/models/g:batchEmbedContents");
+        let batch = Call::Embed {
+            model: "g",
+            batch: true,
+        };
+        assert_eq!(endpoint(&embed).map(|e| e.call), Some(batch));
+        let other = parts(Method::POST, "/v1beta/models/g:embedText");
         assert_eq!(endpoint(&other).map(|e| e.call), Some(Call::Unknown));
     }
 }

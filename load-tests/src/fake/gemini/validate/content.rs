@@ -17,7 +17,7 @@ use crate::fake::validate::Path;
 
 const CONTENT: &[&str] = &["role", "parts"];
 
-const PART: &[&str] = &[
+pub(super) const PART: &[&str] = &[
     "text",
     "inline_data",
     "file_data",

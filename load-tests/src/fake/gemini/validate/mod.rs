@@ -1,5 +1,5 @@
 //! Strict validation of a Gemini `GenerateContentRequest` (generateContent,
-//! streamGenerateContent) or `CountTokensRequest` body, the way generativelanguage.googleapis.com
+//! streamGenerateContent) or `CountTokensRequest` body (embed requests: `embed.rs`), the way generativelanguage.googleapis.com
 //! refuses bad ones: unknown fields anywhere (under either spelling), wrong types, out-of-range
 //! numbers, malformed contents and parts, function calls without responses, responses without
 //! calls, and thought signatures that did not come back as the fake issued them.
@@ -12,6 +12,7 @@
 mod config;
 mod content;
 mod conversation;
+mod embed;
 mod proto;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ mod tools;
 use serde_json::Value;
 
 pub(crate) use config::Settings;
+pub(crate) use embed::{EmbedRequest, batch_embed, embed_content};
 pub(crate) use proto::{Invalid, get};
 
 use super::signature::Issued;
