@@ -122,3 +122,63 @@ async fn gemini_upstreams_embed_through_batch_embed_contents() {
         .expect("request");
     assert_eq!(response.status(), 400, "Gemini embeds text only");
 }
+
+#[tokio::test]
+async fn bedrock_upstreams_embed_with_titan_or_cohere_bodies() {
+    let fake = FakeProvider::start().await;
+    let gateway = Gateway::start(&format!(
+        r#"
+channels:
+  - name: bedrock
+    provider: bedrock
+    base_url: {}
+    aws: {{region: us-east-1, access_key_id: AKIDFAKEEXAMPLE, secret_access_key: fake-secret-key}}
+    models:
+      - {{name: titan, upstream: "amazon.titan-embed-text-v2:0"}}
+      - {{name: cohere, upstream: "cohere.embed-english-v3"}}
+roles: [{{name: all, models: ["*"]}}]
+api_keys: [{{name: tester, key: {KEY}, role: all}}]
+"#,
+        fake.bedrock_base_url()
+    ));
+
+    let titan = embed(
+        &gateway,
+        json!({"model": "titan", "input": "one text", "dimensions": 256}),
+    )
+    .await;
+    assert_eq!(
+        floats(&titan["data"][0]["embedding"]),
+        fake_embedding("one text", 256)
+    );
+    assert!(titan["usage"]["prompt_tokens"].as_u64().unwrap_or_default() > 0);
+    let upstream = fake.requests().pop().expect("request");
+    assert_eq!(
+        upstream.path,
+        "/model/amazon.titan-embed-text-v2%3A0/invoke"
+    );
+    assert_eq!(upstream.body["inputText"], "one text");
+
+    let cohere = embed(
+        &gateway,
+        json!({"model": "cohere", "input": ["first", "second"], "encoding_format": "base64"}),
+    )
+    .await;
+    assert_eq!(
+        floats(&cohere["data"][1]["embedding"]),
+        fake_embedding("second", 1024)
+    );
+    assert_eq!(
+        fake.requests().pop().expect("request").body["texts"],
+        json!(["first", "second"])
+    );
+
+    let response = client()
+        .post(gateway.url("/v1/embeddings"))
+        .bearer_auth(KEY)
+        .json(&json!({"model": "titan", "input": ["a", "b"]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400, "Titan takes one input per request");
+}

@@ -356,3 +356,59 @@ async fn unknown_paths_and_methods_answer_in_openai_shape() {
         .expect("request");
     expect_openai_error(response, 405).await;
 }
+
+#[tokio::test]
+async fn an_upstream_429_reaches_each_client_protocol_as_its_own_rate_limit_error() {
+    let (fake, gateway) = gateway_with_fake().await;
+    fake.set_default(Behaviour::error(
+        ErrorReply::new(429, "rate_limit_error", "Rate limit reached for requests")
+            .with_retry_after(2),
+    ));
+    let cases = [
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            "/v1/messages",
+            json!({"model": "gpt-test", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            "/v1beta/models/gpt-test:generateContent",
+            json!({"contents": [{"parts": [{"text": "hi"}]}]}),
+        ),
+        ("/v1/responses", json!({"model": "gpt-test", "input": "hi"})),
+    ];
+    for (path, body) in cases {
+        let response = client()
+            .post(gateway.url(path))
+            .bearer_auth(KEY)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 429, "{path}");
+        assert_eq!(response.headers()["retry-after"], "2", "{path}");
+        let error: serde_json::Value = response.json().await.expect("json");
+        let (kind, message) = match path {
+            "/v1/messages" => (&error["error"]["type"], &error["error"]["message"]),
+            p if p.starts_with("/v1beta") => {
+                (&error["error"]["status"], &error["error"]["message"])
+            }
+            _ => (&error["error"]["type"], &error["error"]["message"]),
+        };
+        let expected = match path {
+            "/v1/messages" => "rate_limit_error",
+            p if p.starts_with("/v1beta") => "RESOURCE_EXHAUSTED",
+            _ => "rate_limit_error",
+        };
+        assert_eq!(kind, expected, "{path}: {error}");
+        assert!(
+            message
+                .as_str()
+                .unwrap_or_default()
+                .contains("Rate limit reached"),
+            "{path}: the upstream message is kept: {error}"
+        );
+    }
+}

@@ -17,7 +17,8 @@
 //! Gemini's `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
 //! `:countTokens`, `:embedContent`, `:batchEmbedContents` and `GET /v1beta/models` (also under
 //! `/v1/`), Bedrock's
-//! `POST /model/{modelId}/converse` and `/converse-stream`; anything else is OpenAI's 404. One
+//! `POST /model/{modelId}/converse`, `/converse-stream` and `/invoke` (Titan and Cohere
+//! embedding models only); anything else is OpenAI's 404. One
 //! script of behaviours serves all four protocols.
 
 mod anthropic;
@@ -128,7 +129,7 @@ impl FakeProvider {
     }
 
     /// `http://127.0.0.1:PORT`, what a Bedrock Runtime client takes as its endpoint (it appends
-    /// `/model/{modelId}/converse` and `/converse-stream`). Requests must be SigV4-signed for
+    /// `/model/{modelId}/converse`, `/converse-stream` or `/invoke`). Requests must be SigV4-signed for
     /// service `bedrock` with the provider's [`BedrockCredentials`].
     pub fn bedrock_base_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -149,8 +150,8 @@ impl FakeProvider {
     /// generate/stream or Bedrock converse/converse-stream requests (any protocol) that pass
     /// validation. When the queue is empty the
     /// default behaviour is used. Anthropic count_tokens and Gemini countTokens requests never
-    /// use one. Embeddings requests (OpenAI, Azure, Gemini) use one too, but only its `hang`,
-    /// `latency`, `error` and (OpenAI) `usage.prompt_tokens`.
+    /// use one. Embeddings requests (OpenAI, Azure, Gemini, Bedrock `/invoke`) use one too, but
+    /// only its `hang`, `latency`, `error` and (OpenAI, Bedrock) `usage.prompt_tokens`.
     pub fn push(&self, behaviour: Behaviour) {
         self.shared.script.push(behaviour);
     }

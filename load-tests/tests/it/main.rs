@@ -6,6 +6,7 @@ mod fake_anthropic;
 mod fake_anthropic_rules;
 mod fake_bedrock;
 mod fake_bedrock_auth;
+mod fake_bedrock_embed;
 mod fake_chat;
 mod fake_embeddings;
 mod fake_gemini;

@@ -13,7 +13,11 @@ use super::{
     HttpProvider, StreamDecoder, StreamFraming, UpstreamFailure, UpstreamRequest, json_request,
     retry_after,
 };
-use crate::canonical::{ChatRequest, ChatResponse};
+use serde_json::json;
+
+use crate::canonical::{
+    ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse,
+};
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
 
@@ -86,6 +90,108 @@ impl HttpProvider for Bedrock {
         upstream_model: &str,
     ) -> Result<ChatResponse, GatewayError> {
         converse::decode(body, upstream_model)
+    }
+
+    fn embeddings_endpoint(&self, channel: &Channel, upstream_model: &str) -> Option<String> {
+        Some(format!(
+            "{}/model/{}/invoke",
+            channel.base_url,
+            model_path(upstream_model)
+        ))
+    }
+
+    /// Bedrock embeds through the model family's own InvokeModel body: Amazon Titan (one input
+    /// per request) or Cohere (a batch of texts).
+    fn build_embeddings_request(
+        &self,
+        channel: &Channel,
+        request: &EmbeddingRequest,
+        upstream_model: &str,
+        endpoint: &reqwest::Url,
+    ) -> Result<UpstreamRequest, GatewayError> {
+        let aws = channel.aws.as_ref().ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::Internal,
+                format!("channel `{}` has no AWS settings", channel.name),
+            )
+        })?;
+        let texts = request
+            .inputs
+            .iter()
+            .map(|input| match input {
+                EmbeddingInput::Text(text) => Ok(text.as_str()),
+                EmbeddingInput::Tokens(_) => Err(GatewayError::invalid_param(
+                    "input",
+                    "Bedrock models embed text only; send strings, not token arrays.",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let body = if upstream_model.starts_with("cohere.") {
+            json!({"texts": texts, "input_type": "search_document"})
+        } else if upstream_model.starts_with("amazon.titan-embed") {
+            let [text] = texts.as_slice() else {
+                return Err(GatewayError::invalid_param(
+                    "input",
+                    "Amazon Titan embeddings take one input per request.",
+                ));
+            };
+            let mut body = json!({"inputText": text, "normalize": true});
+            if let Some(dimensions) = request.dimensions {
+                body["dimensions"] = dimensions.into();
+            }
+            body
+        } else {
+            return Err(GatewayError::invalid_param(
+                "model",
+                format!(
+                    "Bedrock embeddings are supported for amazon.titan-embed* and cohere.embed* models, not `{upstream_model}`."
+                ),
+            ));
+        };
+        let mut upstream = json_request(channel, endpoint, &body, Some("application/json"))?;
+        sign::sign_request(aws, endpoint, &mut upstream.headers, &upstream.body)?;
+        Ok(upstream)
+    }
+
+    fn parse_embeddings(&self, body: &[u8]) -> Result<EmbeddingResponse, GatewayError> {
+        let bad = |why: &str| {
+            GatewayError::new(
+                ErrorKind::BadGateway,
+                format!("the upstream sent embeddings we could not parse: {why}"),
+            )
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|error| bad(&error.to_string()))?;
+        let vector = |value: &serde_json::Value| -> Option<Vec<f32>> {
+            value
+                .as_array()?
+                .iter()
+                .map(|number| number.as_f64().map(|number| number as f32))
+                .collect()
+        };
+        // Titan: one `embedding`; Cohere: `embeddings` as a list, or by type.
+        let vectors = if let Some(single) = value.get("embedding") {
+            vec![vector(single).ok_or_else(|| bad("`embedding` is not a float array"))?]
+        } else {
+            let list = value
+                .get("embeddings")
+                .map(|list| list.get("float").unwrap_or(list));
+            list.and_then(serde_json::Value::as_array)
+                .ok_or_else(|| bad("no embeddings"))?
+                .iter()
+                .map(vector)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| bad("an embedding is not a float array"))?
+        };
+        let input_tokens = value
+            .get("inputTextTokenCount")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or_default();
+        Ok(EmbeddingResponse {
+            model: String::new(),
+            vectors,
+            input_tokens,
+        })
     }
 
     fn stream_decoder(&self, upstream_model: &str) -> StreamDecoder {

@@ -1,6 +1,7 @@
 //! The fake's AWS Bedrock Runtime Converse API, served by the same
 //! [`FakeProvider`](super::FakeProvider) as the other protocols and routed by path:
-//! `POST /model/{modelId}/converse` and `POST /model/{modelId}/converse-stream`, with the model
+//! `POST /model/{modelId}/converse` and `POST /model/{modelId}/converse-stream` (and
+//! `POST /model/{modelId}/invoke` for Titan and Cohere embedding models, `embed.rs`), with the model
 //! id percent-encoded in the path (`anthropic.claude-3-5-sonnet-20240620-v1%3A0`), as strict as
 //! Bedrock — above all about SigV4, which is verified for real against [`BedrockCredentials`].
 //!
@@ -19,6 +20,7 @@
 
 mod answer;
 mod canonical;
+mod embed;
 mod error;
 mod sigv4;
 mod stream;
@@ -115,6 +117,8 @@ pub(crate) struct Endpoint<'a> {
 pub(crate) enum Operation {
     Converse,
     ConverseStream,
+    /// `InvokeModel`, served for embedding models only.
+    Invoke,
     /// Another path under `/model/` (or another method): Bedrock's 404.
     Unknown,
 }
@@ -127,6 +131,7 @@ pub(crate) fn endpoint(parts: &Parts) -> Option<Endpoint<'_>> {
         _ if parts.method != Method::POST || model.is_empty() => Operation::Unknown,
         "converse" => Operation::Converse,
         "converse-stream" => Operation::ConverseStream,
+        "invoke" => Operation::Invoke,
         _ => Operation::Unknown,
     };
     Some(Endpoint { model, operation })
@@ -171,17 +176,26 @@ async fn answer(
             "The request body is not valid JSON.",
         ));
     };
+    let model = percent_decode(endpoint.model);
+    if endpoint.operation == Operation::Invoke {
+        return embed::answer(shared, json, &model, reply).await;
+    }
     let minted = |id: &str| shared.bedrock.minted(id);
     let request = validate::request(json, &minted)?;
-    let model = percent_decode(endpoint.model);
-    let models = &shared.options.models;
-    if !models.is_empty() && !models.contains(&model) {
-        return Err(Failure::validation(
-            "The provided model identifier is invalid.",
-        ));
-    }
+    known_model(shared, &model)?;
     let stream = endpoint.operation == Operation::ConverseStream;
     converse(shared, &request, stream, reply).await
+}
+
+/// Refuses a (decoded) model id outside the configured list, if there is one.
+fn known_model(shared: &Shared, model: &str) -> Result<(), Failure> {
+    let models = &shared.options.models;
+    if models.is_empty() || models.iter().any(|known| known == model) {
+        return Ok(());
+    }
+    Err(Failure::validation(
+        "The provided model identifier is invalid.",
+    ))
 }
 
 async fn converse(
@@ -335,6 +349,11 @@ mod tests {
         let invoke = parts(Method::POST, "/model/m/invoke");
         assert_eq!(
             endpoint(&invoke).map(|e| e.operation),
+            Some(Operation::Invoke)
+        );
+        let invoke_stream = parts(Method::POST, "/model/m/invoke-with-response-stream");
+        assert_eq!(
+            endpoint(&invoke_stream).map(|e| e.operation),
             Some(Operation::Unknown)
         );
         let get = parts(Method::GET, "/model/m/converse");

@@ -11,6 +11,7 @@
 mod blocks;
 mod checks;
 mod conversation;
+pub(crate) mod embed;
 mod params;
 
 use serde_json::Value;
