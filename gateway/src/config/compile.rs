@@ -7,9 +7,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::routing::strategy::Strategy;
 use sha2::{Digest, Sha256};
 
 use super::ConfigError;
@@ -17,7 +20,8 @@ use super::schema::{
     ApiKeyConfig, ChannelConfig, ChannelModelConfig, ConfigFile, ProviderKindConfig, RoleConfig,
 };
 use super::snapshot::{
-    AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, Secret, ServerSettings, Snapshot,
+    AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Secret,
+    ServerSettings, Snapshot,
 };
 use crate::policy::{ModelPattern, Principal, Role};
 use crate::providers::{self, ProviderKind};
@@ -177,6 +181,7 @@ pub fn compile(
         aliases.insert(alias.clone(), target.clone());
     }
 
+    let routing = routing_settings(&compiler, config, &routes)?;
     let roles = roles(&compiler, &config.roles)?;
     let principals = principals(&compiler, &config.api_keys, &roles)?;
 
@@ -188,7 +193,108 @@ pub fn compile(
         aliases,
         principals,
         model_names: model_names.into_iter().collect(),
+        routing,
     })
+}
+
+/// Routing settings from the file, overridden by the AxonFlow-compatible environment variables.
+fn routing_settings(
+    compiler: &Compiler<'_>,
+    config: &ConfigFile,
+    routes: &HashMap<String, Vec<Arc<Route>>>,
+) -> Result<RoutingSettings, ConfigError> {
+    let raw = &config.routing;
+    let default_strategy = match compiler.env.var("LLM_ROUTING_STRATEGY") {
+        Some(name) => Strategy::parse(&name).ok_or_else(|| {
+            compiler.invalid(
+                "LLM_ROUTING_STRATEGY",
+                format!("`{name}` is not a strategy (weighted, round_robin, failover, cost_optimized, least_busy, latency, sticky)"),
+            )
+        })?,
+        None => raw.strategy,
+    };
+    for model in raw.models.keys() {
+        if !routes.contains_key(model) && !config.aliases.contains_key(model) {
+            return Err(compiler.invalid(
+                format!("routing.models.{model}"),
+                "no channel serves this model",
+            ));
+        }
+    }
+    let session_header = HeaderName::from_bytes(raw.session_header.to_ascii_lowercase().as_bytes())
+        .map_err(|_| compiler.invalid("routing.session_header", "not a valid header name"))?;
+    let strict_provider_default = match compiler.env.var("LLM_STRICT_PROVIDER_DEFAULT") {
+        Some(value) => matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes"
+        ),
+        None => raw.strict_provider_default,
+    };
+    Ok(RoutingSettings {
+        default_strategy,
+        strategies: raw
+            .models
+            .iter()
+            .map(|(model, strategy)| (model.clone(), *strategy))
+            .collect(),
+        cursors: routes
+            .keys()
+            .map(|model| (model.clone(), AtomicUsize::new(0)))
+            .collect(),
+        session_header,
+        strict_provider_default,
+        default_provider: compiler
+            .env
+            .var("DEFAULT_LLM_PROVIDER")
+            .or_else(|| raw.default_provider.clone()),
+    })
+}
+
+/// AxonFlow's routing variables, so its users' environments keep working: provider names mean
+/// channels of that provider kind (or, failing that, the channel of that name).
+mod axonflow {
+    use super::EnvLookup;
+    use crate::providers::ProviderKind;
+
+    /// `name:value,name:value` → the value for this channel, if listed.
+    fn lookup(
+        env: &dyn EnvLookup,
+        variable: &str,
+        channel: &str,
+        kind: ProviderKind,
+    ) -> Option<f64> {
+        let list = env.var(variable)?;
+        list.split(',').find_map(|pair| {
+            let (name, value) = pair.split_once(':')?;
+            let name = name.trim().to_ascii_lowercase();
+            (name == kind.as_str() || name == channel.to_ascii_lowercase())
+                .then(|| value.trim().parse().ok())?
+        })
+    }
+
+    /// `PROVIDER_WEIGHTS=openai:50,anthropic:30`.
+    pub fn weight(env: &dyn EnvLookup, channel: &str, kind: ProviderKind) -> Option<u32> {
+        lookup(env, "PROVIDER_WEIGHTS", channel, kind)
+            .filter(|weight| *weight >= 1.0)
+            .map(|weight| weight as u32)
+    }
+
+    /// `PROVIDER_COSTS=ollama:0,openai:0.03` (USD per 1K tokens), else AxonFlow's default table.
+    pub fn price(env: &dyn EnvLookup, channel: &str, kind: ProviderKind) -> Option<f64> {
+        lookup(env, "PROVIDER_COSTS", channel, kind)
+            .or(match kind {
+                ProviderKind::Bedrock => Some(0.02),
+                ProviderKind::Gemini | ProviderKind::Anthropic => Some(0.025),
+                ProviderKind::OpenAi | ProviderKind::Azure => Some(0.03),
+                ProviderKind::Mock => None,
+            })
+            .or_else(|| {
+                channel
+                    .to_ascii_lowercase()
+                    .contains("ollama")
+                    .then_some(0.0)
+            })
+    }
 }
 
 fn server_settings(
@@ -341,8 +447,11 @@ fn channel(
         base_url: base_url.trim_end_matches('/').to_owned(),
         credential: credential.map(Secret::new),
         api_version: raw.api_version.clone(),
-        weight: raw.weight,
+        weight: axonflow::weight(compiler.env, &raw.name, kind).unwrap_or(raw.weight),
         priority: raw.priority,
+        price_per_1k_tokens: raw
+            .price_per_1k_tokens
+            .or_else(|| axonflow::price(compiler.env, &raw.name, kind)),
         region: raw.region.clone(),
         tags: raw.tags.clone(),
         headers,

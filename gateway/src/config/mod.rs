@@ -11,7 +11,8 @@ use std::path::Path;
 pub use compile::{EnvLookup, ProcessEnv, compile, hash_key};
 pub use load::load_file;
 pub use snapshot::{
-    AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, Secret, ServerSettings, Snapshot,
+    AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Secret,
+    ServerSettings, Snapshot,
 };
 
 #[derive(Debug, thiserror::Error)]

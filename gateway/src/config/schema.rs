@@ -20,6 +20,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
     #[serde(default)]
+    pub routing: RoutingConfig,
+    #[serde(default)]
     pub roles: Vec<RoleConfig>,
     #[serde(default)]
     pub api_keys: Vec<ApiKeyConfig>,
@@ -96,6 +98,9 @@ pub struct ChannelConfig {
     /// Lower is preferred.
     #[serde(default)]
     pub priority: u32,
+    /// Price in USD per 1,000 tokens, for the `cost_optimized` strategy.
+    #[serde(default)]
+    pub price_per_1k_tokens: Option<f64>,
     #[serde(default)]
     pub region: Option<String>,
     #[serde(default)]
@@ -186,6 +191,35 @@ pub struct MockConfig {
     pub chunk_delay_ms: u64,
     /// Pause before the first byte.
     pub latency_ms: u64,
+}
+
+/// How candidates are ordered and how request hints are treated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    /// The default strategy: weighted, round_robin, failover, cost_optimized, least_busy,
+    /// latency or sticky.
+    pub strategy: crate::routing::strategy::Strategy,
+    /// Per model (or alias target) strategies.
+    pub models: BTreeMap<String, crate::routing::strategy::Strategy>,
+    /// The header whose value keeps a conversation on one channel (`sticky`).
+    pub session_header: String,
+    /// A preferred provider without `x-switchboard-strict-provider` is a hard pin.
+    pub strict_provider_default: bool,
+    /// Channel name or provider kind preferred when the request names none.
+    pub default_provider: Option<String>,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            strategy: crate::routing::strategy::Strategy::Weighted,
+            models: BTreeMap::new(),
+            session_header: "x-session-id".to_owned(),
+            strict_provider_default: false,
+            default_provider: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,7 +8,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use std::sync::atomic::AtomicUsize;
+
+use reqwest::header::{HeaderMap, HeaderName};
+
+use crate::routing::strategy::Strategy;
 
 use crate::policy::Principal;
 use crate::providers::ProviderKind;
@@ -25,6 +29,26 @@ pub struct Snapshot {
     pub principals: HashMap<[u8; 32], Arc<Principal>>,
     /// Models and aliases in a stable order, for `GET /v1/models`.
     pub model_names: Vec<String>,
+    pub routing: RoutingSettings,
+}
+
+pub struct RoutingSettings {
+    pub default_strategy: Strategy,
+    pub strategies: HashMap<String, Strategy>,
+    /// One round-robin cursor per served model.
+    pub cursors: HashMap<String, AtomicUsize>,
+    pub session_header: HeaderName,
+    pub strict_provider_default: bool,
+    pub default_provider: Option<String>,
+}
+
+impl RoutingSettings {
+    pub fn strategy(&self, model: &str) -> Strategy {
+        self.strategies
+            .get(model)
+            .copied()
+            .unwrap_or(self.default_strategy)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +86,8 @@ pub struct Channel {
     pub api_version: Option<String>,
     pub weight: u32,
     pub priority: u32,
+    /// USD per 1,000 tokens, for `cost_optimized`.
+    pub price_per_1k_tokens: Option<f64>,
     pub region: Option<String>,
     pub tags: Vec<String>,
     /// Headers every upstream request carries: content type, credential, configured extras.

@@ -77,10 +77,20 @@ pub async fn run(
         let channel = &route.channel;
         let span = info_span!("attempt", channel = %channel.name, provider = channel.kind.as_str(), attempt = attempts);
         let started = Instant::now();
+        let in_flight = app.health.begin(channel.index);
         let outcome = attempt(&route, operation, remaining).instrument(span).await;
         match outcome {
             Ok(answer) => {
                 app.health.record_success(channel.index);
+                app.health.observe_latency(channel.index, started.elapsed());
+                // A stream stays in flight on its channel until it ends.
+                let answer = match answer {
+                    Answer::Stream(events) => Answer::Stream(Box::pin(events.map(move |event| {
+                        let _counted = &in_flight;
+                        event
+                    }))),
+                    other => other,
+                };
                 route.metrics.attempt_succeeded(started.elapsed());
                 return Ok(Served {
                     answer,

@@ -4,8 +4,8 @@
 //! This is the node-local first step; error-rate windows, latency scores, active probes and
 //! cluster-wide circuit state build on the same per-channel record.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Consecutive failures that put a channel into cool-down.
@@ -15,7 +15,7 @@ pub const COOLDOWN: Duration = Duration::from_secs(30);
 
 pub struct Health {
     origin: Instant,
-    channels: Vec<ChannelHealth>,
+    channels: Arc<[ChannelHealth]>,
 }
 
 #[derive(Default)]
@@ -24,7 +24,28 @@ struct ChannelHealth {
     /// Milliseconds since `origin` until which the channel cools down.
     cooling_until_ms: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// Requests on their way to or streaming from this channel.
+    in_flight: AtomicU32,
+    /// Peak-EWMA of the time until an attempt commits, in microseconds (0: no sample yet).
+    latency_us: AtomicU64,
 }
+
+/// Counts a request in flight on a channel until dropped.
+pub struct InFlight {
+    channels: Arc<[ChannelHealth]>,
+    channel: usize,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(health) = self.channels.get(self.channel) {
+            health.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Weight of a new latency sample in the EWMA when it is not a new peak.
+const EWMA_WEIGHT: f64 = 0.2;
 
 /// A channel's health as `/health` reports it.
 pub struct ChannelStatus {
@@ -37,7 +58,10 @@ impl Health {
     pub fn new(channels: usize) -> Self {
         Health {
             origin: Instant::now(),
-            channels: (0..channels).map(|_| ChannelHealth::default()).collect(),
+            channels: (0..channels)
+                .map(|_| ChannelHealth::default())
+                .collect::<Vec<_>>()
+                .into(),
         }
     }
 
@@ -49,6 +73,57 @@ impl Health {
         self.channels
             .get(channel)
             .is_none_or(|health| health.cooling_until_ms.load(Ordering::Relaxed) <= self.now_ms())
+    }
+
+    /// Counts a request in flight on `channel` until the guard is dropped.
+    pub fn begin(&self, channel: usize) -> InFlight {
+        if let Some(health) = self.channels.get(channel) {
+            health.in_flight.fetch_add(1, Ordering::Relaxed);
+        }
+        InFlight {
+            channels: self.channels.clone(),
+            channel,
+        }
+    }
+
+    pub fn in_flight(&self, channel: usize) -> u32 {
+        self.channels
+            .get(channel)
+            .map_or(0, |health| health.in_flight.load(Ordering::Relaxed))
+    }
+
+    /// Peak-EWMA: a slower sample takes over at once, a faster one pulls the average down slowly,
+    /// so a channel that just got slow is avoided quickly and trusted again gradually.
+    pub fn observe_latency(&self, channel: usize, elapsed: Duration) {
+        let Some(health) = self.channels.get(channel) else {
+            return;
+        };
+        let sample = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
+        let current = health.latency_us.load(Ordering::Relaxed);
+        let next = if current == 0 || sample > current {
+            sample
+        } else {
+            (current as f64 * (1.0 - EWMA_WEIGHT) + sample as f64 * EWMA_WEIGHT) as u64
+        };
+        health.latency_us.store(next, Ordering::Relaxed);
+    }
+
+    /// Expected cost of sending one more request: latency × (in flight + 1). Channels without a
+    /// sample score 0, so they get probed.
+    pub fn latency_score(&self, channel: usize) -> f64 {
+        self.channels.get(channel).map_or(0.0, |health| {
+            health.latency_us.load(Ordering::Relaxed) as f64
+                * f64::from(health.in_flight.load(Ordering::Relaxed) + 1)
+        })
+    }
+
+    pub fn latency(&self, channel: usize) -> Option<Duration> {
+        let micros = self
+            .channels
+            .get(channel)?
+            .latency_us
+            .load(Ordering::Relaxed);
+        (micros > 0).then(|| Duration::from_micros(micros))
     }
 
     pub fn record_success(&self, channel: usize) {

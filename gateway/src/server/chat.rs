@@ -200,7 +200,16 @@ async fn handle(
     };
     let requested = payload.model();
     let model = snapshot.resolve_model(requested);
-    let routes = routing::candidates(&snapshot, &app.health, model)?;
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let hints = routing::Hints {
+        provider: header("x-switchboard-provider").filter(|value| !value.is_empty()),
+        strict: header("x-switchboard-strict-provider")
+            .map(|value| matches!(value.trim(), "true" | "1" | "yes")),
+        session: headers
+            .get(&snapshot.routing.session_header)
+            .and_then(|value| value.to_str().ok()),
+    };
+    let routes = routing::candidates(&snapshot, &app.health, model, &hints)?;
     context.model = model.to_owned();
     tracing::Span::current().record("model", model);
     if !principal.role.permits(requested) {

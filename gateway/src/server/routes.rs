@@ -39,6 +39,7 @@ pub fn router(app: Arc<AppState>) -> Router {
             post(super::gemini::model_action),
         )
         .route("/health", get(health))
+        .route("/health/channels", get(health_channels))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -113,6 +114,33 @@ async fn health(State(app): State<Arc<AppState>>) -> Response {
         axum::Json(json!({"status": word, "providers": providers})),
     )
         .into_response()
+}
+
+/// `GET /health/channels`: every channel's state and why it is out, for operators.
+async fn health_channels(State(app): State<Arc<AppState>>) -> Response {
+    let snapshot = app.snapshot.load();
+    let channels: Vec<serde_json::Value> = snapshot
+        .channels
+        .iter()
+        .map(|channel| {
+            let status = app.health.status(channel.index);
+            json!({
+                "name": channel.name,
+                "provider": channel.kind.as_str(),
+                "healthy": status.healthy,
+                "consecutive_failures": status.consecutive_failures,
+                "last_error": status.last_error,
+                "in_flight": app.health.in_flight(channel.index),
+                "latency_ewma_ms": app.health.latency(channel.index).map(|latency| latency.as_secs_f64() * 1000.0),
+                "weight": channel.weight,
+                "priority": channel.priority,
+                "price_per_1k_tokens": channel.price_per_1k_tokens,
+                "region": channel.region,
+                "tags": channel.tags,
+            })
+        })
+        .collect();
+    axum::Json(json!({"channels": channels})).into_response()
 }
 
 /// Ready once serving; 503 as soon as shutdown begins so load balancers drain this node.

@@ -11,5 +11,6 @@ mod errors;
 mod gemini;
 mod lifecycle;
 mod matrix;
+mod routing;
 mod sdk;
 mod streaming;

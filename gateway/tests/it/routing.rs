@@ -1,0 +1,284 @@
+//! Routing strategies and request hints, measured over many requests through the real gateway
+//! (mock channels answer locally, so distributions are cheap to sample).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use switchboard_load_tests::{Behaviour, ErrorReply, FakeProvider};
+use tokio::sync::Notify;
+
+use crate::common::{Gateway, KEY, chat_body, client};
+
+/// A config whose `m` model is served by mock channels `(name, extra YAML)`, with `routing`.
+fn mocks(channels: &[(&str, &str)], routing: &str) -> String {
+    let mut yaml = String::from("channels:\n");
+    for (name, extra) in channels {
+        yaml.push_str(&format!(
+            "  - name: {name}\n    provider: mock\n    models: [m]\n"
+        ));
+        for line in extra.lines().filter(|line| !line.trim().is_empty()) {
+            yaml.push_str(&format!("    {}\n", line.trim()));
+        }
+    }
+    yaml.push_str(routing);
+    yaml.push_str(&format!("\nroles: [{{name: all, models: [\"*\"]}}]\napi_keys: [{{name: t, key: {KEY}, role: all}}]\n"));
+    yaml
+}
+
+async fn served_by(gateway: &Gateway, headers: &[(&str, &str)]) -> String {
+    let mut request = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&chat_body("m", false));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    response.headers()["x-switchboard-channel"]
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+async fn distribution(
+    gateway: &Gateway,
+    requests: usize,
+    headers: &[(&str, &str)],
+) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for _ in 0..requests {
+        *counts.entry(served_by(gateway, headers).await).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn weighted_spreads_traffic_by_weight() {
+    let gateway = Gateway::start(&mocks(
+        &[("light", "weight: 1"), ("heavy", "weight: 3")],
+        "",
+    ));
+    let counts = distribution(&gateway, 400, &[]).await;
+    let heavy = counts.get("heavy").copied().unwrap_or_default() as f64 / 400.0;
+    // Expected 0.75; four standard deviations of a binomial(400, 0.75) are ±0.087.
+    assert!((0.66..=0.84).contains(&heavy), "{counts:?}");
+}
+
+#[tokio::test]
+async fn round_robin_takes_turns() {
+    let gateway = Gateway::start(&mocks(
+        &[("a", ""), ("b", ""), ("c", "")],
+        "routing: {strategy: round_robin}",
+    ));
+    let mut order = Vec::new();
+    for _ in 0..9 {
+        order.push(served_by(&gateway, &[]).await);
+    }
+    for window in order.windows(3) {
+        let mut names = window.to_vec();
+        names.sort();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            3,
+            "every three consecutive requests visit every channel: {order:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn failover_sends_everything_to_the_primary_while_it_is_healthy() {
+    let gateway = Gateway::start(&mocks(
+        &[("backup", "priority: 1"), ("primary", "priority: 0")],
+        "routing: {strategy: failover}",
+    ));
+    let counts = distribution(&gateway, 30, &[]).await;
+    assert_eq!(counts.get("primary"), Some(&30), "{counts:?}");
+}
+
+#[tokio::test]
+async fn cost_optimized_prefers_the_cheapest_priced_channel() {
+    let yaml = mocks(
+        &[
+            ("dear", "price_per_1k_tokens: 0.03"),
+            ("unpriced", ""),
+            ("cheap", "price_per_1k_tokens: 0.001"),
+        ],
+        "routing: {strategy: cost_optimized}",
+    );
+    let gateway = Gateway::start(&yaml);
+    assert_eq!(
+        distribution(&gateway, 20, &[]).await.get("cheap"),
+        Some(&20)
+    );
+}
+
+#[tokio::test]
+async fn axonflow_environment_variables_drive_the_same_engine() {
+    let yaml = mocks(&[("dear", ""), ("cheap", "")], "");
+    let gateway = Gateway::start_with_env(
+        &yaml,
+        &[
+            ("LLM_ROUTING_STRATEGY", "cost_optimized"),
+            ("PROVIDER_COSTS", "dear:0.9,cheap:0.1"),
+        ],
+    );
+    assert_eq!(
+        distribution(&gateway, 20, &[]).await.get("cheap"),
+        Some(&20)
+    );
+
+    let gateway = Gateway::start_with_env(
+        &yaml,
+        &[
+            ("DEFAULT_LLM_PROVIDER", "dear"),
+            ("LLM_STRICT_PROVIDER_DEFAULT", "true"),
+        ],
+    );
+    assert_eq!(distribution(&gateway, 20, &[]).await.get("dear"), Some(&20));
+}
+
+#[tokio::test]
+async fn latency_prefers_the_faster_channel() {
+    let gateway = Gateway::start(&mocks(
+        &[("slow", "mock: {latency_ms: 40}"), ("fast", "")],
+        "routing: {strategy: latency}",
+    ));
+    let counts = distribution(&gateway, 60, &[]).await;
+    let fast = counts.get("fast").copied().unwrap_or_default();
+    // Power of two choices still sends the slow channel a share (both picks land on it a quarter
+    // of the time), but most traffic goes to the faster one.
+    assert!(fast >= 36, "{counts:?}");
+}
+
+#[tokio::test]
+async fn least_busy_avoids_a_channel_with_a_stream_in_flight() {
+    let fake = FakeProvider::start().await;
+    let gate = Arc::new(Notify::new());
+    fake.push(Behaviour {
+        gate: Some(gate.clone()),
+        ..Behaviour::text("held open for a while")
+    });
+    let yaml = format!(
+        "channels:\n  - name: busy\n    provider: openai\n    base_url: {}\n    api_key: k\n    models: [m]\n  - name: idle\n    provider: mock\n    models: [m]\nrouting: {{strategy: least_busy}}\nroles: [{{name: all, models: [\"*\"]}}]\napi_keys: [{{name: t, key: {KEY}, role: all}}]\n",
+        fake.base_url()
+    );
+    let gateway = Gateway::start(&yaml);
+    let mut body = chat_body("m", true);
+    body["stream"] = true.into();
+    let stream = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("x-switchboard-provider", "busy")
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(stream.headers()["x-switchboard-channel"], "busy");
+    let mut bytes = stream.bytes_stream();
+    let _first = bytes.next().await;
+
+    assert_eq!(distribution(&gateway, 10, &[]).await.get("idle"), Some(&10));
+    gate.notify_one();
+    while bytes.next().await.is_some() {}
+}
+
+#[tokio::test]
+async fn sticky_keeps_a_session_on_one_channel() {
+    let gateway = Gateway::start(&mocks(
+        &[("a", ""), ("b", ""), ("c", "")],
+        "routing: {strategy: sticky, session_header: x-conversation}",
+    ));
+    let mut seen = std::collections::HashSet::new();
+    for session in 0..12 {
+        let session = format!("conversation-{session}");
+        let first = served_by(&gateway, &[("x-conversation", &session)]).await;
+        for _ in 0..4 {
+            assert_eq!(
+                served_by(&gateway, &[("x-conversation", &session)]).await,
+                first,
+                "{session}"
+            );
+        }
+        seen.insert(first);
+    }
+    assert!(seen.len() >= 2, "sessions spread over channels: {seen:?}");
+}
+
+#[tokio::test]
+async fn provider_hints_prefer_or_pin() {
+    let broken = FakeProvider::start().await;
+    broken.set_default(Behaviour::error(ErrorReply::new(
+        500,
+        "server_error",
+        "boom",
+    )));
+    let yaml = format!(
+        "channels:\n  - name: remote\n    provider: openai\n    base_url: {}\n    api_key: k\n    models: [m]\n  - name: local\n    provider: mock\n    models: [m]\nrouting: {{strategy: failover}}\nroles: [{{name: all, models: [\"*\"]}}]\napi_keys: [{{name: t, key: {KEY}, role: all}}]\n",
+        broken.base_url()
+    );
+    let gateway = Gateway::start(&yaml);
+    // Preferred but failing: the request falls back to the next channel.
+    assert_eq!(
+        served_by(&gateway, &[("x-switchboard-provider", "remote")]).await,
+        "local"
+    );
+    // Preferring a provider kind works like preferring a channel.
+    assert_eq!(
+        served_by(&gateway, &[("x-switchboard-provider", "mock")]).await,
+        "local"
+    );
+
+    // Pinned: no fallback, the upstream's failure is the answer.
+    let pinned = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("x-switchboard-provider", "remote")
+        .header("x-switchboard-strict-provider", "true")
+        .json(&chat_body("m", false))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(pinned.status(), 502);
+    assert_eq!(pinned.headers()["x-switchboard-attempts"], "1");
+
+    let nowhere = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("x-switchboard-provider", "bedrock")
+        .header("x-switchboard-strict-provider", "true")
+        .json(&chat_body("m", false))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(nowhere.status(), 404);
+    let error: serde_json::Value = nowhere.json().await.expect("json");
+    assert_eq!(error["error"]["code"], "provider_not_available");
+}
+
+#[tokio::test]
+async fn health_channels_explains_each_channel() {
+    let gateway = Gateway::start(&mocks(&[("a", "price_per_1k_tokens: 0.5"), ("b", "")], ""));
+    let _ = served_by(&gateway, &[]).await;
+    let body: serde_json::Value = client()
+        .get(gateway.url("/health/channels"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let channels = body["channels"].as_array().expect("channels");
+    assert_eq!(channels.len(), 2);
+    assert_eq!(channels[0]["name"], "a");
+    assert_eq!(channels[0]["healthy"], true);
+    assert_eq!(channels[0]["price_per_1k_tokens"], 0.5);
+    assert!(
+        channels
+            .iter()
+            .any(|channel| channel["latency_ewma_ms"].is_number()),
+        "{body}"
+    );
+}
