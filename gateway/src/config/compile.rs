@@ -449,6 +449,7 @@ fn channel(
         api_version: raw.api_version.clone(),
         weight: axonflow::weight(compiler.env, &raw.name, kind).unwrap_or(raw.weight),
         priority: raw.priority,
+        max_concurrent: raw.max_concurrent,
         price_per_1k_tokens: raw
             .price_per_1k_tokens
             .or_else(|| axonflow::price(compiler.env, &raw.name, kind)),

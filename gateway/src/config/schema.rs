@@ -98,6 +98,9 @@ pub struct ChannelConfig {
     /// Lower is preferred.
     #[serde(default)]
     pub priority: u32,
+    /// Most requests this gateway sends the channel at once; others go elsewhere.
+    #[serde(default)]
+    pub max_concurrent: Option<u32>,
     /// Price in USD per 1,000 tokens, for the `cost_optimized` strategy.
     #[serde(default)]
     pub price_per_1k_tokens: Option<f64>,

@@ -86,6 +86,8 @@ pub struct Channel {
     pub api_version: Option<String>,
     pub weight: u32,
     pub priority: u32,
+    /// Most requests in flight at once (none: unlimited).
+    pub max_concurrent: Option<u32>,
     /// USD per 1,000 tokens, for `cost_optimized`.
     pub price_per_1k_tokens: Option<f64>,
     pub region: Option<String>,

@@ -195,7 +195,9 @@ impl UpstreamFailure {
         UpstreamFailure {
             error,
             retryable,
-            channel_fault: retryable,
+            // Rate limiting says nothing about the channel's health; its retry-after is honoured
+            // separately.
+            channel_fault: retryable && status != StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }

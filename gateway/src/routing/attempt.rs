@@ -69,12 +69,33 @@ pub async fn run(
     let mut last_failure: Option<UpstreamFailure> = None;
     let mut attempts = 0;
     for route in routes {
+        let channel = &route.channel;
+        // Cooling channels come last, so reaching one means nothing healthy is left: wait for its
+        // recovery if the deadline allows, rather than failing at once.
+        if let Some(wait) = app.health.cooling_remaining(channel.index)
+            && Instant::now() + wait < deadline
+        {
+            tokio::time::sleep(wait).await;
+        }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             break;
         }
+        if let Some(cap) = channel.max_concurrent
+            && app.health.in_flight(channel.index) >= cap
+        {
+            let message = format!(
+                "upstream channel `{}` is at its limit of {cap} concurrent requests",
+                channel.name
+            );
+            last_failure.get_or_insert(UpstreamFailure {
+                error: GatewayError::new(ErrorKind::Unavailable, message),
+                retryable: true,
+                channel_fault: false,
+            });
+            continue;
+        }
         attempts += 1;
-        let channel = &route.channel;
         let span = info_span!("attempt", channel = %channel.name, provider = channel.kind.as_str(), attempt = attempts);
         let started = Instant::now();
         let in_flight = app.health.begin(channel.index);
@@ -112,6 +133,12 @@ pub async fn run(
                 if failure.channel_fault {
                     app.health
                         .record_failure(channel.index, &failure.error.message);
+                }
+                // An upstream that says when to come back is left alone until then.
+                if let (ErrorKind::RateLimited, Some(retry_after)) =
+                    (failure.error.kind, failure.error.retry_after)
+                {
+                    app.health.cool_for(channel.index, retry_after);
                 }
                 if !failure.retryable {
                     return Err(Exhausted {
@@ -361,6 +388,7 @@ fn upstream_events(
         decoder: provider.stream_decoder(&route.upstream_model),
         pending: VecDeque::new(),
         idle: channel.timeouts.idle,
+        ends_by: Instant::now() + channel.timeouts.total,
         channel: channel.name.clone(),
         finished: false,
         done: false,
@@ -380,6 +408,8 @@ struct UpstreamStream {
     decoder: StreamDecoder,
     pending: VecDeque<StreamEvent>,
     idle: Duration,
+    /// The stream's total deadline (the channel's `total_ms`).
+    ends_by: Instant,
     channel: String,
     /// A finish reason was seen: a close without `[DONE]` is then still a complete answer.
     finished: bool,
@@ -398,19 +428,30 @@ impl UpstreamStream {
             if self.done {
                 return None;
             }
-            let next = match tokio::time::timeout(self.idle, self.source.next()).await {
-                Err(_) => {
-                    return self.fail(
+            let until_end = self.ends_by.saturating_duration_since(Instant::now());
+            let next =
+                match tokio::time::timeout(self.idle.min(until_end), self.source.next()).await {
+                    Err(_) if until_end <= self.idle => {
+                        return self.fail(
                         ErrorKind::GatewayTimeout,
                         format!(
-                            "upstream channel `{}` sent nothing for {:.1}s mid-stream",
-                            self.channel,
-                            self.idle.as_secs_f64()
+                            "the stream from upstream channel `{}` exceeded its total time limit",
+                            self.channel
                         ),
                     );
-                }
-                Ok(next) => next,
-            };
+                    }
+                    Err(_) => {
+                        return self.fail(
+                            ErrorKind::GatewayTimeout,
+                            format!(
+                                "upstream channel `{}` sent nothing for {:.1}s mid-stream",
+                                self.channel,
+                                self.idle.as_secs_f64()
+                            ),
+                        );
+                    }
+                    Ok(next) => next,
+                };
             match next {
                 None if self.finished => {
                     self.done = true;

@@ -126,6 +126,25 @@ impl Health {
         (micros > 0).then(|| Duration::from_micros(micros))
     }
 
+    /// Keeps `channel` out for `duration` (an upstream's `retry-after`), without counting a failure.
+    pub fn cool_for(&self, channel: usize, duration: Duration) {
+        if let Some(health) = self.channels.get(channel) {
+            let until = self.now_ms() + duration.as_millis() as u64;
+            health.cooling_until_ms.fetch_max(until, Ordering::Relaxed);
+        }
+    }
+
+    /// How long `channel` still cools down, if it does.
+    pub fn cooling_remaining(&self, channel: usize) -> Option<Duration> {
+        let until = self
+            .channels
+            .get(channel)?
+            .cooling_until_ms
+            .load(Ordering::Relaxed);
+        let now = self.now_ms();
+        (until > now).then(|| Duration::from_millis(until - now))
+    }
+
     pub fn record_success(&self, channel: usize) {
         if let Some(health) = self.channels.get(channel)
             && health.consecutive_failures.swap(0, Ordering::Relaxed) != 0

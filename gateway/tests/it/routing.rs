@@ -282,3 +282,157 @@ async fn health_channels_explains_each_channel() {
         "{body}"
     );
 }
+
+fn fake_channel(name: &str, fake: &FakeProvider, extra: &str) -> String {
+    format!(
+        "  - name: {name}\n    provider: openai\n    base_url: {}\n    api_key: k\n    models: [m]\n{extra}",
+        fake.base_url()
+    )
+}
+
+fn with_channels(channels: &[String], routing: &str) -> String {
+    format!(
+        "channels:\n{}{routing}\nroles: [{{name: all, models: [\"*\"]}}]\napi_keys: [{{name: t, key: {KEY}, role: all}}]\n",
+        channels.concat()
+    )
+}
+
+#[tokio::test]
+async fn a_retry_after_keeps_the_channel_out_until_then() {
+    let limited = FakeProvider::start().await;
+    limited.push(Behaviour::error(
+        ErrorReply::new(429, "rate_limit_error", "slow down").with_retry_after(30),
+    ));
+    let backup = FakeProvider::start().await;
+    let yaml = with_channels(
+        &[
+            fake_channel("limited", &limited, "    priority: 0\n"),
+            fake_channel("backup", &backup, "    priority: 1\n"),
+        ],
+        "routing: {strategy: failover}",
+    );
+    let gateway = Gateway::start(&yaml);
+    let first = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&chat_body("m", false))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(first.headers()["x-switchboard-channel"], "backup");
+    assert_eq!(first.headers()["x-switchboard-attempts"], "2");
+    // The primary said "retry after 30 s": the next request does not bother it.
+    let second = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&chat_body("m", false))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(second.headers()["x-switchboard-channel"], "backup");
+    assert_eq!(second.headers()["x-switchboard-attempts"], "1");
+    assert_eq!(limited.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn when_every_channel_cools_down_the_request_waits_for_the_earliest_recovery() {
+    let only = FakeProvider::start().await;
+    only.push(Behaviour::error(
+        ErrorReply::new(429, "rate_limit_error", "slow down").with_retry_after(1),
+    ));
+    let gateway = Gateway::start(&with_channels(&[fake_channel("only", &only, "")], ""));
+    let limited = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&chat_body("m", false))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(limited.status(), 429);
+
+    let started = std::time::Instant::now();
+    let recovered = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&chat_body("m", false))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(recovered.status(), 200);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(800),
+        "it waited for the retry-after instead of hammering the upstream"
+    );
+    assert_eq!(only.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_channel_at_its_concurrency_cap_is_passed_over() {
+    let capped = FakeProvider::start().await;
+    let gate = Arc::new(Notify::new());
+    capped.push(Behaviour {
+        gate: Some(gate.clone()),
+        ..Behaviour::text("occupying the only slot")
+    });
+    let yaml = with_channels(
+        &[
+            fake_channel(
+                "capped",
+                &capped,
+                "    priority: 0\n    max_concurrent: 1\n",
+            ),
+            "  - name: spare\n    provider: mock\n    models: [m]\n    priority: 1\n".to_owned(),
+        ],
+        "routing: {strategy: failover}",
+    );
+    let gateway = Gateway::start(&yaml);
+    let held = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&chat_body("m", true))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(held.headers()["x-switchboard-channel"], "capped");
+    let mut bytes = held.bytes_stream();
+    let _first = bytes.next().await;
+
+    assert_eq!(served_by(&gateway, &[]).await, "spare");
+    gate.notify_one();
+    while bytes.next().await.is_some() {}
+    assert_eq!(
+        served_by(&gateway, &[]).await,
+        "capped",
+        "the slot is free again"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_longer_than_its_total_limit_is_cut_with_an_error_event() {
+    let slow = FakeProvider::start().await;
+    slow.set_default(Behaviour {
+        chunk_delay: std::time::Duration::from_millis(150),
+        ..Behaviour::text("one two three four five six seven eight")
+    });
+    let yaml = with_channels(
+        &[fake_channel(
+            "slow",
+            &slow,
+            "    timeouts: {total_ms: 500, idle_ms: 5000}\n",
+        )],
+        "",
+    );
+    let gateway = Gateway::start(&yaml);
+    let text = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&chat_body("m", true))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(!text.contains("[DONE]"), "{text}");
+    assert!(text.contains("total time limit"), "{text}");
+}
