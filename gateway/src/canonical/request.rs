@@ -34,6 +34,24 @@ pub struct ChatRequest {
     pub extensions: Map<String, Value>,
     /// The protocol family `extensions` came from.
     pub extension_family: Family,
+    /// Where the client wants the request to go (OpenRouter-style fields, `/api/request`'s
+    /// context); headers add to it in the request path.
+    pub routing: RoutingPreferences,
+}
+
+/// A client's routing wishes. Provider names are channel names or provider kinds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutingPreferences {
+    /// Try these providers first, in this order.
+    pub order: Vec<String>,
+    /// Use only these providers.
+    pub only: Vec<String>,
+    /// Never use these providers.
+    pub ignore: Vec<String>,
+    /// `Some(false)`: only the providers in `order` (a hard pin); `None`: the configured default.
+    pub allow_fallbacks: Option<bool>,
+    /// Models to fall back to, in order, once every channel of the requested model has failed.
+    pub fallback_models: Vec<String>,
 }
 
 /// A protocol family: one wire format spoken by clients and upstreams alike.

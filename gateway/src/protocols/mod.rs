@@ -39,6 +39,7 @@ pub mod openai_responses;
 #[cfg(test)]
 mod properties;
 pub mod shared;
+pub mod simple;
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -57,6 +58,8 @@ pub enum ClientProtocol {
     OpenAiEmbeddings,
     /// Anthropic's Messages API.
     Anthropic,
+    /// `POST /api/request`: a query and a context, no SDK needed.
+    Simple,
     /// Google's Gemini API; the action (`streamGenerateContent`, `?alt=sse`) is in the path.
     Gemini { stream: bool, sse: bool },
 }
@@ -68,6 +71,7 @@ impl ClientProtocol {
             ClientProtocol::OpenAiResponses => "openai_responses",
             ClientProtocol::OpenAiEmbeddings => "openai_embeddings",
             ClientProtocol::Anthropic => "anthropic",
+            ClientProtocol::Simple => "simple",
             ClientProtocol::Gemini { .. } => "gemini",
         }
     }
@@ -76,6 +80,7 @@ impl ClientProtocol {
     /// the URL (Gemini).
     pub fn decode(self, body: &[u8], path_model: &str) -> Result<ChatRequest, GatewayError> {
         match self {
+            ClientProtocol::Simple => simple::decode(body),
             ClientProtocol::Gemini { stream, .. } => {
                 gemini::request::decode(gemini::request::parse_body(body)?, path_model, stream)
             }
@@ -95,7 +100,8 @@ impl ClientProtocol {
     /// Renders a complete answer.
     pub fn encode_response(self, response: &ChatResponse) -> Response {
         match self {
-            ClientProtocol::OpenAi | ClientProtocol::OpenAiEmbeddings => {
+            // `/api/request` answers are built with their metadata by the request path.
+            ClientProtocol::OpenAi | ClientProtocol::OpenAiEmbeddings | ClientProtocol::Simple => {
                 axum::Json(openai_chat::response::encode(response)).into_response()
             }
             ClientProtocol::OpenAiResponses => {
@@ -112,9 +118,11 @@ impl ClientProtocol {
 
     pub fn stream_encoder(self, request: &ChatRequest) -> StreamEncoder {
         match self {
-            ClientProtocol::OpenAi | ClientProtocol::OpenAiEmbeddings => StreamEncoder::OpenAi(
-                openai_chat::stream::ChunkEncoder::new(request.include_usage),
-            ),
+            ClientProtocol::OpenAi | ClientProtocol::OpenAiEmbeddings | ClientProtocol::Simple => {
+                StreamEncoder::OpenAi(openai_chat::stream::ChunkEncoder::new(
+                    request.include_usage,
+                ))
+            }
             ClientProtocol::OpenAiResponses => {
                 StreamEncoder::Responses(openai_responses::stream::ResponseEncoder::new())
             }
@@ -132,7 +140,8 @@ impl ClientProtocol {
         match self {
             ClientProtocol::OpenAi
             | ClientProtocol::OpenAiResponses
-            | ClientProtocol::OpenAiEmbeddings => openai_chat::error::error_response(error),
+            | ClientProtocol::OpenAiEmbeddings
+            | ClientProtocol::Simple => openai_chat::error::error_response(error),
             ClientProtocol::Anthropic => anthropic::error::error_response(error),
             ClientProtocol::Gemini { .. } => gemini::error::error_response(error),
         }

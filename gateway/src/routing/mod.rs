@@ -13,17 +13,16 @@ pub mod strategy;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
+use crate::canonical::RoutingPreferences;
 use crate::config::{Route, Snapshot};
 use crate::error::{ErrorKind, GatewayError};
 use health::Health;
 
 /// What the request says about where it wants to go.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct Hints<'a> {
-    /// A channel name or provider kind (`openai`, `anthropic`, …) to prefer.
-    pub provider: Option<&'a str>,
-    /// Use only the preferred provider's channels; `None` takes the configured default.
-    pub strict: Option<bool>,
+    /// Provider order, allow and deny lists, pinning (body fields and headers merged).
+    pub preferences: &'a RoutingPreferences,
     /// The session key for the `sticky` strategy.
     pub session: Option<&'a str>,
 }
@@ -46,24 +45,50 @@ pub fn candidates(
         cursor: settings.cursors.get(model).unwrap_or(&fallback_cursor),
         session: hints.session,
     };
-    let ordered = strategy::order(settings.strategy(model), routes, &inputs);
-    let Some(wanted) = hints.provider.or(settings.default_provider.as_deref()) else {
-        return Ok(ordered);
+    let mut ordered = strategy::order(settings.strategy(model), routes, &inputs);
+    let preferences = hints.preferences;
+    let named = |route: &Arc<Route>, name: &str| {
+        route.channel.name == name || route.channel.kind.as_str() == name
     };
-    let strict = hints.strict.unwrap_or(settings.strict_provider_default);
-    let matches =
-        |route: &Arc<Route>| route.channel.name == wanted || route.channel.kind.as_str() == wanted;
-    let (mut preferred, rest): (Vec<_>, Vec<_>) =
-        ordered.into_iter().partition(|route| matches(route));
-    if preferred.is_empty() && strict {
+    ordered.retain(|route| {
+        (preferences.only.is_empty() || preferences.only.iter().any(|name| named(route, name)))
+            && !preferences.ignore.iter().any(|name| named(route, name))
+    });
+    let order: Vec<&str> = if preferences.order.is_empty() {
+        settings
+            .default_provider
+            .iter()
+            .map(String::as_str)
+            .collect()
+    } else {
+        preferences.order.iter().map(String::as_str).collect()
+    };
+    let position = |route: &Arc<Route>| {
+        order
+            .iter()
+            .position(|name| named(route, name))
+            .unwrap_or(usize::MAX)
+    };
+    // Stable: within the same preference the strategy's order stands.
+    ordered.sort_by_key(|route| position(route));
+    let strict = preferences
+        .allow_fallbacks
+        .map(|allowed| !allowed)
+        .unwrap_or(settings.strict_provider_default);
+    if strict && !order.is_empty() {
+        ordered.retain(|route| position(route) != usize::MAX);
+    }
+    if ordered.is_empty() {
+        let wanted = if order.is_empty() {
+            preferences.only.join(", ")
+        } else {
+            order.join(", ")
+        };
         return Err(GatewayError::new(
             ErrorKind::NotFound,
-            format!("No channel of provider `{wanted}` serves the model `{model}`, and the request is pinned to it (strict provider)."),
+            format!("No channel of the requested provider(s) `{wanted}` serves the model `{model}` (the request does not allow others)."),
         )
         .with_code("provider_not_available"));
     }
-    if !strict {
-        preferred.extend(rest);
-    }
-    Ok(preferred)
+    Ok(ordered)
 }

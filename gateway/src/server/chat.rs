@@ -76,6 +76,22 @@ pub async fn openai_responses(
     .await
 }
 
+/// `POST /api/request` (the simple JSON endpoint).
+pub async fn simple_request(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    serve_chat(
+        ClientProtocol::Simple,
+        Target::default(),
+        app,
+        headers,
+        body,
+    )
+    .await
+}
+
 /// `POST /v1/embeddings` (OpenAI).
 pub async fn openai_embeddings(
     State(app): State<Arc<AppState>>,
@@ -201,15 +217,34 @@ async fn handle(
     let requested = payload.model();
     let model = snapshot.resolve_model(requested);
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let mut preferences = payload.routing().clone();
+    if let Some(provider) = header("x-switchboard-provider").filter(|value| !value.is_empty()) {
+        preferences.order.insert(0, provider.to_owned());
+    }
+    if let Some(strict) = header("x-switchboard-strict-provider") {
+        preferences.allow_fallbacks = Some(!matches!(strict.trim(), "true" | "1" | "yes"));
+    }
     let hints = routing::Hints {
-        provider: header("x-switchboard-provider").filter(|value| !value.is_empty()),
-        strict: header("x-switchboard-strict-provider")
-            .map(|value| matches!(value.trim(), "true" | "1" | "yes")),
+        preferences: &preferences,
         session: headers
             .get(&snapshot.routing.session_header)
             .and_then(|value| value.to_str().ok()),
     };
-    let routes = routing::candidates(&snapshot, &app.health, model, &hints)?;
+    let mut routes = routing::candidates(&snapshot, &app.health, model, &hints)?;
+    // OpenRouter-style `models`: the fallback models' channels follow, in order.
+    for fallback in &preferences.fallback_models {
+        let resolved = snapshot.resolve_model(fallback);
+        if !principal.role.permits(fallback) {
+            policy::authorize_model(&principal, resolved)?;
+        }
+        if let Ok(more) = routing::candidates(&snapshot, &app.health, resolved, &hints) {
+            for route in more {
+                if !routes.iter().any(|seen| Arc::ptr_eq(seen, &route)) {
+                    routes.push(route);
+                }
+            }
+        }
+    }
     context.model = model.to_owned();
     tracing::Span::current().record("model", model);
     if !principal.role.permits(requested) {
@@ -236,7 +271,18 @@ async fn handle(
     match served.answer {
         Answer::Complete(answer) => {
             let usage = answer.usage;
-            let response = context.protocol.encode_response(&answer);
+            let response = match (context.protocol, context.route.as_ref()) {
+                (ClientProtocol::Simple, Some(route)) => {
+                    let served = crate::protocols::simple::Served {
+                        provider: route.channel.kind.as_str(),
+                        channel: &route.channel.name,
+                        attempts: context.attempts,
+                        elapsed: context.started.elapsed(),
+                    };
+                    axum::Json(crate::protocols::simple::encode(&answer, &served)).into_response()
+                }
+                (protocol, _) => protocol.encode_response(&answer),
+            };
             record(context, 200, usage, false);
             Ok(response)
         }
@@ -291,6 +337,15 @@ enum Payload {
 }
 
 impl Payload {
+    fn routing(&self) -> &crate::canonical::RoutingPreferences {
+        static NONE: std::sync::LazyLock<crate::canonical::RoutingPreferences> =
+            std::sync::LazyLock::new(Default::default);
+        match self {
+            Payload::Chat(request) => &request.routing,
+            Payload::Embeddings(_) => &NONE,
+        }
+    }
+
     fn model(&self) -> &str {
         match self {
             Payload::Chat(request) => &request.model,

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::chat::{
     anthropic_count_tokens, anthropic_messages, openai_chat_completions, openai_embeddings,
-    openai_responses,
+    openai_responses, simple_request,
 };
 use crate::app::AppState;
 use crate::error::{ErrorKind, GatewayError};
@@ -26,6 +26,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/v1/chat/completions", post(openai_chat_completions))
         .route("/v1/responses", post(openai_responses))
         .route("/v1/embeddings", post(openai_embeddings))
+        .route("/api/request", post(simple_request))
         .route("/v1/messages", post(anthropic_messages))
         .route("/v1/messages/count_tokens", post(anthropic_count_tokens))
         .route("/v1/models", get(list_models))

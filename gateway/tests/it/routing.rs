@@ -436,3 +436,112 @@ async fn a_stream_longer_than_its_total_limit_is_cut_with_an_error_event() {
     assert!(!text.contains("[DONE]"), "{text}");
     assert!(text.contains("total time limit"), "{text}");
 }
+
+#[tokio::test]
+async fn api_request_answers_with_text_and_where_it_went() {
+    let gateway = Gateway::start(&mocks(&[("a", ""), ("b", "")], ""));
+    let body = serde_json::json!({"query": "What is a gateway?", "request_type": "chat", "context": {"model": "m", "provider": "b", "strict_provider": true, "system": "Be brief."}});
+    let response = client()
+        .post(gateway.url("/api/request"))
+        .bearer_auth(KEY)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let answer: serde_json::Value = response.json().await.expect("json");
+    assert!(
+        answer["response"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("You said: What is a gateway?"),
+        "{answer}"
+    );
+    assert_eq!(answer["metadata"]["channel"], "b");
+    assert_eq!(answer["metadata"]["provider"], "mock");
+    assert_eq!(answer["metadata"]["attempts"], 1);
+    assert!(
+        answer["metadata"]["usage"]["output_tokens"]
+            .as_u64()
+            .unwrap_or_default()
+            > 0
+    );
+    assert!(answer["metadata"]["latency_ms"].is_u64());
+
+    let missing = client()
+        .post(gateway.url("/api/request"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"query": "hi"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(missing.status(), 400);
+    let error: serde_json::Value = missing.json().await.expect("json");
+    assert_eq!(error["error"]["param"], "context.model");
+}
+
+#[tokio::test]
+async fn openrouter_style_models_and_provider_preferences_steer_routing() {
+    let broken = FakeProvider::start().await;
+    broken.set_default(Behaviour::error(ErrorReply::new(
+        503,
+        "server_error",
+        "down",
+    )));
+    let remote = format!(
+        "  - name: remote\n    provider: openai\n    base_url: {}\n    api_key: k\n    models: [primary-model]\n",
+        broken.base_url()
+    );
+    let yaml = format!(
+        "channels:\n{remote}  - name: local\n    provider: mock\n    models: [backup-model]\n  - name: a\n    provider: mock\n    models: [m]\n  - name: b\n    provider: mock\n    models: [m]\nroles: [{{name: all, models: [\"*\"]}}]\napi_keys: [{{name: t, key: {KEY}, role: all}}]\n"
+    );
+    let gateway = Gateway::start(&yaml);
+
+    // `models`: once every channel of the first model failed, the next model serves.
+    let mut body = chat_body("primary-model", false);
+    body["models"] = serde_json::json!(["backup-model"]);
+    let response = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-switchboard-channel"], "local");
+    assert_eq!(response.headers()["x-switchboard-attempts"], "2");
+    assert!(
+        broken
+            .requests()
+            .iter()
+            .all(|request| request.body.get("models").is_none()),
+        "routing fields never reach upstreams"
+    );
+
+    // `provider.ignore` / `provider.only` / `provider.order` with `allow_fallbacks: false`.
+    for (provider, expected) in [
+        (serde_json::json!({"ignore": ["a"]}), "b"),
+        (serde_json::json!({"only": ["a"]}), "a"),
+        (
+            serde_json::json!({"order": ["b"], "allow_fallbacks": false}),
+            "b",
+        ),
+    ] {
+        for _ in 0..5 {
+            let mut body = chat_body("m", false);
+            body["provider"] = provider.clone();
+            let response = client()
+                .post(gateway.url("/v1/chat/completions"))
+                .bearer_auth(KEY)
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(
+                response.headers()["x-switchboard-channel"],
+                expected,
+                "{provider}"
+            );
+        }
+    }
+}

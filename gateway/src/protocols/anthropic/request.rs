@@ -137,6 +137,7 @@ pub fn decode(wire: WireRequest, count_only: bool) -> Result<ChatRequest, Gatewa
         include_usage: stream,
         extensions,
         extension_family: Family::Anthropic,
+        routing: Default::default(),
     })
 }
 

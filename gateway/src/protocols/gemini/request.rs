@@ -119,6 +119,7 @@ pub fn decode(wire: WireRequest, model: &str, stream: bool) -> Result<ChatReques
         include_usage: true,
         extensions,
         extension_family: Family::Gemini,
+        routing: Default::default(),
     })
 }
 

@@ -7,7 +7,8 @@ use super::wire::{
     WireFunction, WireMessage, WireRequest, WireStop, WireStreamOptions, WireToolCall,
 };
 use crate::canonical::{
-    ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, Sampling, Tool, ToolChoice,
+    ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, RoutingPreferences, Sampling,
+    Tool, ToolChoice,
 };
 use crate::error::GatewayError;
 
@@ -83,6 +84,7 @@ pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
     }
     let stream = wire.stream.unwrap_or(false);
     let mut extensions = wire.extra;
+    let routing = take_routing(&mut extensions)?;
     let include_usage = match wire.stream_options {
         Some(_) if !stream => {
             return Err(GatewayError::invalid_param(
@@ -167,7 +169,43 @@ pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
         extensions,
         extension_family: Family::OpenAi,
         reasoning_budget: None,
+        routing,
     })
+}
+
+/// OpenRouter's routing fields, which clients already send: `models` (fallback models, in
+/// order) and `provider` (`order`, `only`, `ignore`, `allow_fallbacks`).
+fn take_routing(extensions: &mut Map<String, Value>) -> Result<RoutingPreferences, GatewayError> {
+    let names = |value: Option<&Value>, field: &str| -> Result<Vec<String>, GatewayError> {
+        match value {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    GatewayError::invalid_param(
+                        field,
+                        format!("'{field}' must be an array of strings."),
+                    )
+                }),
+            Some(_) => Err(GatewayError::invalid_param(
+                field,
+                format!("'{field}' must be an array of strings."),
+            )),
+        }
+    };
+    let mut routing = RoutingPreferences {
+        fallback_models: names(extensions.remove("models").as_ref(), "models")?,
+        ..RoutingPreferences::default()
+    };
+    if let Some(provider) = extensions.remove("provider") {
+        routing.order = names(provider.get("order"), "provider.order")?;
+        routing.only = names(provider.get("only"), "provider.only")?;
+        routing.ignore = names(provider.get("ignore"), "provider.ignore")?;
+        routing.allow_fallbacks = provider.get("allow_fallbacks").and_then(Value::as_bool);
+    }
+    Ok(routing)
 }
 
 fn check_range(field: &str, value: Option<f64>, min: f64, max: f64) -> Result<(), GatewayError> {

@@ -158,6 +158,7 @@ pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
         // Everything left is advisory for the gateway's targets (storage, includes, cache keys).
         extensions: Map::new(),
         extension_family: Family::OpenAi,
+        routing: Default::default(),
     })
 }
 
