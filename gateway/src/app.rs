@@ -25,7 +25,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(snapshot: Snapshot, metrics: Option<PrometheusHandle>) -> Arc<Self> {
-        let health = Health::new(snapshot.channels.len());
+        let health = Health::new(snapshot.channels.len(), snapshot.routing.circuit);
         Arc::new(AppState {
             snapshot: ArcSwap::from_pointee(snapshot),
             health,

@@ -105,6 +105,7 @@ async fn run(
     println!("listening on {address}");
     tracing::info!(%address, "switchboard gateway listening");
     let app = AppState::new(snapshot, Some(metrics));
+    switchboard_gateway::routing::probe::spawn(&app);
     serve(listener, app, shutdown_signal()).await?;
     Ok(())
 }

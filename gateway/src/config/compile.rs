@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::routing::health::CircuitSettings;
 use crate::routing::strategy::Strategy;
 use sha2::{Digest, Sha256};
 
 use super::ConfigError;
 use super::schema::{
-    ApiKeyConfig, ChannelConfig, ChannelModelConfig, ConfigFile, ProviderKindConfig, RoleConfig,
+    ApiKeyConfig, ChannelConfig, ChannelModelConfig, CircuitConfig, ConfigFile, ProviderKindConfig,
+    RoleConfig,
 };
 use super::snapshot::{
     AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Secret,
@@ -247,6 +249,28 @@ fn routing_settings(
             .env
             .var("DEFAULT_LLM_PROVIDER")
             .or_else(|| raw.default_provider.clone()),
+        circuit: circuit_settings(compiler, &raw.circuit)?,
+    })
+}
+
+fn circuit_settings(
+    compiler: &Compiler<'_>,
+    raw: &CircuitConfig,
+) -> Result<CircuitSettings, ConfigError> {
+    if raw.failure_threshold == 0 {
+        return Err(compiler.invalid("routing.circuit.failure_threshold", "must be at least 1"));
+    }
+    if !(raw.error_rate_threshold > 0.0 && raw.error_rate_threshold <= 1.0) {
+        return Err(compiler.invalid("routing.circuit.error_rate_threshold", "must be in (0, 1]"));
+    }
+    if raw.window == 0 {
+        return Err(compiler.invalid("routing.circuit.window", "must be at least 1"));
+    }
+    Ok(CircuitSettings {
+        failure_threshold: raw.failure_threshold,
+        cooldown: Duration::from_millis(raw.cooldown_ms),
+        error_rate_threshold: raw.error_rate_threshold,
+        window: raw.window,
     })
 }
 
@@ -450,6 +474,16 @@ fn channel(
         weight: axonflow::weight(compiler.env, &raw.name, kind).unwrap_or(raw.weight),
         priority: raw.priority,
         max_concurrent: raw.max_concurrent,
+        health_check: raw
+            .health_check
+            .as_ref()
+            .filter(|_| kind != ProviderKind::Mock)
+            .map(|check| {
+                (
+                    Duration::from_millis(check.interval_ms.max(100)),
+                    Duration::from_millis(check.timeout_ms.max(1)),
+                )
+            }),
         price_per_1k_tokens: raw
             .price_per_1k_tokens
             .or_else(|| axonflow::price(compiler.env, &raw.name, kind)),

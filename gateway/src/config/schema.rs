@@ -98,6 +98,9 @@ pub struct ChannelConfig {
     /// Lower is preferred.
     #[serde(default)]
     pub priority: u32,
+    /// Active health checks that spend no tokens (a model list, or a connection for Bedrock).
+    #[serde(default)]
+    pub health_check: Option<HealthCheckConfig>,
     /// Most requests this gateway sends the channel at once; others go elsewhere.
     #[serde(default)]
     pub max_concurrent: Option<u32>,
@@ -196,6 +199,22 @@ pub struct MockConfig {
     pub latency_ms: u64,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthCheckConfig {
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for HealthCheckConfig {
+    fn default() -> Self {
+        HealthCheckConfig {
+            interval_ms: 10_000,
+            timeout_ms: 3_000,
+        }
+    }
+}
+
 /// How candidates are ordered and how request hints are treated.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -211,6 +230,28 @@ pub struct RoutingConfig {
     pub strict_provider_default: bool,
     /// Channel name or provider kind preferred when the request names none.
     pub default_provider: Option<String>,
+    /// When a channel's circuit opens.
+    pub circuit: CircuitConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CircuitConfig {
+    pub failure_threshold: u32,
+    pub cooldown_ms: u64,
+    pub error_rate_threshold: f64,
+    pub window: usize,
+}
+
+impl Default for CircuitConfig {
+    fn default() -> Self {
+        CircuitConfig {
+            failure_threshold: 3,
+            cooldown_ms: 30_000,
+            error_rate_threshold: 0.5,
+            window: 20,
+        }
+    }
 }
 
 impl Default for RoutingConfig {
@@ -221,6 +262,7 @@ impl Default for RoutingConfig {
             session_header: "x-session-id".to_owned(),
             strict_provider_default: false,
             default_provider: None,
+            circuit: CircuitConfig::default(),
         }
     }
 }

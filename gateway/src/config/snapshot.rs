@@ -40,6 +40,7 @@ pub struct RoutingSettings {
     pub session_header: HeaderName,
     pub strict_provider_default: bool,
     pub default_provider: Option<String>,
+    pub circuit: crate::routing::health::CircuitSettings,
 }
 
 impl RoutingSettings {
@@ -86,6 +87,8 @@ pub struct Channel {
     pub api_version: Option<String>,
     pub weight: u32,
     pub priority: u32,
+    /// Active probe interval and timeout, when enabled.
+    pub health_check: Option<(Duration, Duration)>,
     /// Most requests in flight at once (none: unlimited).
     pub max_concurrent: Option<u32>,
     /// USD per 1,000 tokens, for `cost_optimized`.

@@ -102,7 +102,7 @@ pub async fn run(
         let outcome = attempt(&route, operation, remaining).instrument(span).await;
         match outcome {
             Ok(answer) => {
-                app.health.record_success(channel.index);
+                app.health.record_success(channel.index, started.elapsed());
                 app.health.observe_latency(channel.index, started.elapsed());
                 // A stream stays in flight on its channel until it ends.
                 let answer = match answer {
@@ -131,8 +131,11 @@ pub async fn run(
                 );
                 tracing::warn!(channel = %channel.name, attempt = attempts, retryable = failure.retryable, error = %failure.error, "upstream attempt failed");
                 if failure.channel_fault {
-                    app.health
-                        .record_failure(channel.index, &failure.error.message);
+                    app.health.record_failure(
+                        channel.index,
+                        &failure.error.message,
+                        started.elapsed(),
+                    );
                 }
                 // An upstream that says when to come back is left alone until then.
                 if let (ErrorKind::RateLimited, Some(retry_after)) =

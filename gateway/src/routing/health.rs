@@ -1,20 +1,43 @@
-//! Passive channel health: consecutive failures open a cool-down during which the channel is
-//! ordered last; one success closes it again.
+//! Channel health and the circuit breaker, node-local.
 //!
-//! This is the node-local first step; error-rate windows, latency scores, active probes and
-//! cluster-wide circuit state build on the same per-channel record.
+//! Every attempt's outcome lands in a per-channel sliding window (error rate, p95 latency). The
+//! circuit opens — the channel cools down and is ordered last — after `failure_threshold`
+//! consecutive failures or when a full window's error rate reaches `error_rate_threshold`. When
+//! the cool-down ends the channel is half-open: the next attempt is the probe; a success closes
+//! the circuit, a failure opens it again at once. Active probes (see `probe`) feed the same
+//! record. Sharing this state across nodes through Redis builds on the same record.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Consecutive failures that put a channel into cool-down.
-pub const FAILURE_THRESHOLD: u32 = 3;
-/// How long a failing channel is ordered last before it is trusted again.
-pub const COOLDOWN: Duration = Duration::from_secs(30);
+/// When the circuit opens and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct CircuitSettings {
+    /// Consecutive failures that open the circuit.
+    pub failure_threshold: u32,
+    /// How long an open circuit keeps the channel out before a probe may close it.
+    pub cooldown: Duration,
+    /// Error rate over a full window that opens the circuit.
+    pub error_rate_threshold: f64,
+    /// Outcomes kept per channel.
+    pub window: usize,
+}
+
+impl Default for CircuitSettings {
+    fn default() -> Self {
+        CircuitSettings {
+            failure_threshold: 3,
+            cooldown: Duration::from_secs(30),
+            error_rate_threshold: 0.5,
+            window: 20,
+        }
+    }
+}
 
 pub struct Health {
     origin: Instant,
+    settings: CircuitSettings,
     channels: Arc<[ChannelHealth]>,
 }
 
@@ -28,6 +51,8 @@ struct ChannelHealth {
     in_flight: AtomicU32,
     /// Peak-EWMA of the time until an attempt commits, in microseconds (0: no sample yet).
     latency_us: AtomicU64,
+    /// The latest outcomes: success and elapsed milliseconds.
+    window: Mutex<std::collections::VecDeque<(bool, u32)>>,
 }
 
 /// Counts a request in flight on a channel until dropped.
@@ -52,12 +77,16 @@ pub struct ChannelStatus {
     pub healthy: bool,
     pub consecutive_failures: u32,
     pub last_error: Option<String>,
+    /// Failures over the outcomes in the window (None before the first).
+    pub error_rate: Option<f64>,
+    pub p95_latency: Option<Duration>,
 }
 
 impl Health {
-    pub fn new(channels: usize) -> Self {
+    pub fn new(channels: usize, settings: CircuitSettings) -> Self {
         Health {
             origin: Instant::now(),
+            settings,
             channels: (0..channels)
                 .map(|_| ChannelHealth::default())
                 .collect::<Vec<_>>()
@@ -145,22 +174,47 @@ impl Health {
         (until > now).then(|| Duration::from_millis(until - now))
     }
 
-    pub fn record_success(&self, channel: usize) {
-        if let Some(health) = self.channels.get(channel)
-            && health.consecutive_failures.swap(0, Ordering::Relaxed) != 0
+    pub fn record_success(&self, channel: usize, elapsed: Duration) {
+        let Some(health) = self.channels.get(channel) else {
+            return;
+        };
+        let error_rate = self.push(health, true, elapsed);
+        if health.consecutive_failures.swap(0, Ordering::Relaxed) != 0
+            && error_rate.is_none_or(|rate| rate < self.settings.error_rate_threshold)
         {
             health.cooling_until_ms.store(0, Ordering::Relaxed);
         }
     }
 
-    pub fn record_failure(&self, channel: usize, message: &str) {
+    /// Adds an outcome to the window; returns the window's error rate once it is full.
+    fn push(&self, health: &ChannelHealth, ok: bool, elapsed: Duration) -> Option<f64> {
+        let mut window = health
+            .window
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if window.len() == self.settings.window.max(1) {
+            window.pop_front();
+        }
+        window.push_back((ok, elapsed.as_millis().min(u128::from(u32::MAX)) as u32));
+        (window.len() == self.settings.window.max(1))
+            .then(|| window.iter().filter(|(ok, _)| !ok).count() as f64 / window.len() as f64)
+    }
+
+    fn open(&self, health: &ChannelHealth) {
+        let until = self.now_ms() + self.settings.cooldown.as_millis() as u64;
+        health.cooling_until_ms.fetch_max(until, Ordering::Relaxed);
+    }
+
+    pub fn record_failure(&self, channel: usize, message: &str, elapsed: Duration) {
         let Some(health) = self.channels.get(channel) else {
             return;
         };
         let failures = health.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if failures >= FAILURE_THRESHOLD {
-            let until = self.now_ms() + COOLDOWN.as_millis() as u64;
-            health.cooling_until_ms.store(until, Ordering::Relaxed);
+        let error_rate = self.push(health, false, elapsed);
+        if failures >= self.settings.failure_threshold
+            || error_rate.is_some_and(|rate| rate >= self.settings.error_rate_threshold)
+        {
+            self.open(health);
         }
         if let Ok(mut last) = health.last_error.lock() {
             *last = Some(message.to_owned());
@@ -176,6 +230,25 @@ impl Health {
             }),
             last_error: health
                 .and_then(|health| health.last_error.lock().ok().and_then(|last| last.clone())),
+            error_rate: health.and_then(|health| {
+                let window = health.window.lock().ok()?;
+                (!window.is_empty()).then(|| {
+                    window.iter().filter(|(ok, _)| !ok).count() as f64 / window.len() as f64
+                })
+            }),
+            p95_latency: health.and_then(|health| {
+                let window = health.window.lock().ok()?;
+                let mut latencies: Vec<u32> = window
+                    .iter()
+                    .filter(|(ok, _)| *ok)
+                    .map(|(_, ms)| *ms)
+                    .collect();
+                latencies.sort_unstable();
+                let index = (latencies.len() * 95).div_ceil(100).checked_sub(1)?;
+                latencies
+                    .get(index)
+                    .map(|ms| Duration::from_millis(u64::from(*ms)))
+            }),
         }
     }
 }
@@ -186,16 +259,37 @@ mod tests {
 
     #[test]
     fn threshold_failures_cool_a_channel_and_a_success_restores_it() {
-        let health = Health::new(2);
-        for _ in 0..FAILURE_THRESHOLD - 1 {
-            health.record_failure(0, "boom");
+        let settings = CircuitSettings::default();
+        let health = Health::new(2, settings);
+        for _ in 0..settings.failure_threshold - 1 {
+            health.record_failure(0, "boom", Duration::ZERO);
         }
         assert!(health.is_healthy(0));
-        health.record_failure(0, "boom");
+        health.record_failure(0, "boom", Duration::ZERO);
         assert!(!health.is_healthy(0));
         assert!(health.is_healthy(1));
         assert_eq!(health.status(0).last_error.as_deref(), Some("boom"));
-        health.record_success(0);
+        health.record_success(0, Duration::from_millis(5));
         assert!(health.is_healthy(0));
+        assert_eq!(health.status(0).p95_latency, Some(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn a_high_error_rate_over_a_full_window_opens_the_circuit() {
+        let settings = CircuitSettings {
+            window: 4,
+            error_rate_threshold: 0.5,
+            ..CircuitSettings::default()
+        };
+        let health = Health::new(1, settings);
+        for outcome in [true, false, true, false] {
+            if outcome {
+                health.record_success(0, Duration::from_millis(1));
+            } else {
+                health.record_failure(0, "flaky", Duration::ZERO);
+            }
+        }
+        assert!(!health.is_healthy(0), "2 of 4 failed, never two in a row");
+        assert_eq!(health.status(0).error_rate, Some(0.5));
     }
 }

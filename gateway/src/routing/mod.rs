@@ -8,6 +8,7 @@
 
 pub mod attempt;
 pub mod health;
+pub mod probe;
 pub mod strategy;
 
 use std::sync::Arc;

@@ -131,6 +131,8 @@ async fn health_channels(State(app): State<Arc<AppState>>) -> Response {
                 "healthy": status.healthy,
                 "consecutive_failures": status.consecutive_failures,
                 "last_error": status.last_error,
+                "error_rate": status.error_rate,
+                "p95_latency_ms": status.p95_latency.map(|latency| latency.as_secs_f64() * 1000.0),
                 "in_flight": app.health.in_flight(channel.index),
                 "latency_ewma_ms": app.health.latency(channel.index).map(|latency| latency.as_secs_f64() * 1000.0),
                 "weight": channel.weight,

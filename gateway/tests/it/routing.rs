@@ -545,3 +545,171 @@ async fn openrouter_style_models_and_provider_preferences_steer_routing() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_failing_channel_opens_its_circuit_and_recovers_by_itself() {
+    let flaky = FakeProvider::start().await;
+    flaky.push(Behaviour {
+        times: Some(3),
+        ..Behaviour::error(ErrorReply::new(500, "server_error", "melting"))
+    });
+    let yaml = with_channels(
+        &[
+            fake_channel("flaky", &flaky, "    priority: 0\n"),
+            "  - name: backup\n    provider: mock\n    models: [m]\n    priority: 1\n".to_owned(),
+        ],
+        "routing: {strategy: failover, circuit: {failure_threshold: 3, cooldown_ms: 400}}",
+    );
+    let gateway = Gateway::start(&yaml);
+    for _ in 0..3 {
+        assert_eq!(served_by(&gateway, &[]).await, "backup");
+    }
+    // Open: the next request does not touch the broken channel at all.
+    assert_eq!(served_by(&gateway, &[]).await, "backup");
+    assert_eq!(flaky.requests().len(), 3);
+    let status: serde_json::Value = client()
+        .get(gateway.url("/health/channels"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["channels"][0]["healthy"], false);
+    assert_eq!(status["channels"][0]["error_rate"], 1.0);
+    assert!(
+        status["channels"][0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("melting")
+    );
+
+    // After the cool-down the next request probes it; the fake has recovered, so it closes.
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    assert_eq!(served_by(&gateway, &[]).await, "flaky");
+    assert_eq!(served_by(&gateway, &[]).await, "flaky");
+}
+
+#[tokio::test]
+async fn active_health_checks_take_a_dead_channel_out_without_traffic() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("port")
+        .port();
+    let alive = FakeProvider::start().await;
+    let dead = format!(
+        "  - name: dead\n    provider: openai\n    base_url: http://127.0.0.1:{port}/v1\n    api_key: k\n    models: [m]\n    health_check: {{interval_ms: 100, timeout_ms: 500}}\n"
+    );
+    let yaml = with_channels(
+        &[
+            dead,
+            fake_channel(
+                "alive",
+                &alive,
+                "    health_check: {interval_ms: 100, timeout_ms: 500}\n",
+            ),
+        ],
+        "",
+    );
+    let gateway = Gateway::start(&yaml);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status: serde_json::Value = client()
+            .get(gateway.url("/health/channels"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        if status["channels"][0]["healthy"] == false {
+            assert!(
+                status["channels"][0]["last_error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("health check"),
+                "{status}"
+            );
+            assert_eq!(status["channels"][1]["healthy"], true, "{status}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the probes never took the dead channel out: {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        alive
+            .requests()
+            .iter()
+            .any(|request| request.method == "GET" && request.path == "/v1/models"),
+        "probes list models, they never spend tokens"
+    );
+    assert!(
+        alive
+            .requests()
+            .iter()
+            .all(|request| request.path != "/v1/chat/completions")
+    );
+}
+
+#[tokio::test]
+async fn every_retryable_failure_of_the_primary_fails_over_to_the_backup() {
+    let refused_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("port")
+        .port();
+    for (case, behaviour) in [
+        (
+            "429",
+            Some(Behaviour::error(ErrorReply::new(
+                429,
+                "rate_limit_error",
+                "busy",
+            ))),
+        ),
+        (
+            "timeout",
+            Some(Behaviour {
+                hang: true,
+                ..Behaviour::default()
+            }),
+        ),
+        ("refused", None),
+    ] {
+        let primary = FakeProvider::start().await;
+        let base_url = match &behaviour {
+            Some(behaviour) => {
+                primary.set_default(behaviour.clone());
+                primary.base_url()
+            }
+            None => format!("http://127.0.0.1:{refused_port}/v1"),
+        };
+        let yaml = with_channels(
+            &[
+                format!(
+                    "  - name: primary\n    provider: openai\n    base_url: {base_url}\n    api_key: k\n    models: [m]\n    priority: 0\n    timeouts: {{first_byte_ms: 300}}\n"
+                ),
+                "  - name: backup\n    provider: mock\n    models: [m]\n    priority: 1\n"
+                    .to_owned(),
+            ],
+            "routing: {strategy: failover}",
+        );
+        let gateway = Gateway::start(&yaml);
+        let response = client()
+            .post(gateway.url("/v1/chat/completions"))
+            .bearer_auth(KEY)
+            .json(&chat_body("m", false))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "{case}");
+        assert_eq!(
+            response.headers()["x-switchboard-channel"],
+            "backup",
+            "{case}"
+        );
+        assert_eq!(response.headers()["x-switchboard-attempts"], "2", "{case}");
+    }
+}
