@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use switchboard_load_tests::{Behaviour, FakeOptions, FakeProvider};
+use std::sync::Arc;
+
+use switchboard_load_tests::{Behaviour, ErrorReply, FakeOptions, FakeProvider};
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser, Debug)]
@@ -39,6 +41,13 @@ struct Args {
     /// recording would grow without bound under load. Accepted so scripts can say it.
     #[arg(long)]
     no_record: bool,
+    /// Answer every chat request with this HTTP error status (OpenAI's error body) — after
+    /// `--fail-after-ms`, if given, so a benchmark can break a channel mid-run.
+    #[arg(long)]
+    fail_status: Option<u16>,
+    /// With `--fail-status`: answer normally for this long first.
+    #[arg(long, default_value_t = 0)]
+    fail_after_ms: u64,
     /// Tokio worker threads (default: one per CPU).
     #[arg(long)]
     threads: Option<usize>,
@@ -65,13 +74,26 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         api_key: args.api_key,
         models: args.models,
     };
-    let provider = FakeProvider::start_on(listener, options).await;
+    let provider = Arc::new(FakeProvider::start_on(listener, options).await);
     provider.set_recording(false);
-    provider.set_default(Behaviour {
+    let normal = Behaviour {
         latency: Duration::from_millis(args.latency_ms),
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),
         ..Behaviour::default()
-    });
+    };
+    provider.set_default(normal.clone());
+    if let Some(status) = args.fail_status {
+        let failing = Behaviour {
+            error: Some(ErrorReply::new(status, "server_error", "the fake provider was told to fail")),
+            ..normal
+        };
+        let provider = Arc::clone(&provider);
+        let after = Duration::from_millis(args.fail_after_ms);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            provider.set_default(failing);
+        });
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {}", provider.addr())?;
     stdout.flush()?;
@@ -82,6 +104,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
-    provider.shutdown().await;
+    if let Ok(provider) = Arc::try_unwrap(provider) {
+        provider.shutdown().await;
+    }
     Ok(())
 }
