@@ -135,4 +135,4 @@ done
 echo
 echo "Sustained load, one of three channels breaking mid-run: $(field "$sustained" requests) requests," \
     "$(field "$sustained" errors) client-visible errors, $(field "$sustained" rps | cut -d. -f1) req/s;" \
-    "traffic left the broken channel ${LEFT_AFTER} ms after it broke (sampled every 100 ms)."
+    "traffic left the broken channel $([ "$LEFT_AFTER" -lt 100 ] && echo "within 100 ms (the sampling interval)" || echo "${LEFT_AFTER} ms") after it broke."

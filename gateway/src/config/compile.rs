@@ -18,11 +18,11 @@ use sha2::{Digest, Sha256};
 
 use super::ConfigError;
 use super::schema::{
-    ApiKeyConfig, ChannelConfig, ChannelModelConfig, CircuitConfig, ConfigFile, ProviderKindConfig,
-    RoleConfig,
+    AliasConfig, ApiKeyConfig, ChannelConfig, ChannelModelConfig, CircuitConfig, ConfigFile,
+    ProviderKindConfig, RoleConfig, RuleConfig,
 };
 use super::snapshot::{
-    AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Secret,
+    AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Rule, Secret,
     ServerSettings, Snapshot,
 };
 use crate::policy::{ModelPattern, Principal, Role};
@@ -168,21 +168,34 @@ pub fn compile(
 
     let mut aliases = HashMap::new();
     for (alias, target) in &config.aliases {
-        if !routes.contains_key(target) {
+        let field = format!("aliases.{alias}");
+        let targets: Vec<(String, u32)> = match target {
+            AliasConfig::Model(model) => vec![(model.clone(), 1)],
+            AliasConfig::Split { targets } => targets
+                .iter()
+                .map(|target| (target.model.clone(), target.weight))
+                .collect(),
+        };
+        if targets.is_empty() || targets.iter().all(|(_, weight)| *weight == 0) {
             return Err(compiler.invalid(
-                format!("aliases.{alias}"),
-                format!("target model `{target}` is not served by any channel"),
+                &field,
+                "a split needs at least one target with a weight above 0",
             ));
+        }
+        for (model, _) in &targets {
+            if !routes.contains_key(model) {
+                return Err(compiler.invalid(
+                    &field,
+                    format!("target model `{model}` is not served by any channel"),
+                ));
+            }
         }
         if routes.contains_key(alias) {
-            return Err(compiler.invalid(
-                format!("aliases.{alias}"),
-                "an alias cannot have the name of a served model",
-            ));
+            return Err(compiler.invalid(&field, "an alias cannot have the name of a served model"));
         }
-        aliases.insert(alias.clone(), target.clone());
+        aliases.insert(alias.clone(), targets);
     }
-
+    let rules = rules(&compiler, &config.rules, &routes, &aliases)?;
     let routing = routing_settings(&compiler, config, &routes)?;
     let roles = roles(&compiler, &config.roles)?;
     let principals = principals(&compiler, &config.api_keys, &roles)?;
@@ -193,10 +206,59 @@ pub fn compile(
         channels,
         routes,
         aliases,
+        rules,
         principals,
         model_names: model_names.into_iter().collect(),
         routing,
     })
+}
+
+fn rules(
+    compiler: &Compiler<'_>,
+    raw: &[RuleConfig],
+    routes: &HashMap<String, Vec<Arc<Route>>>,
+    aliases: &HashMap<String, Vec<(String, u32)>>,
+) -> Result<Vec<Rule>, ConfigError> {
+    raw.iter()
+        .enumerate()
+        .map(|(index, rule)| {
+            let field = |name: &str| format!("rules[{index}].{name}");
+            let then = &rule.then;
+            if then.model.is_none() && then.require_tags.is_empty() && then.region.is_none() {
+                return Err(compiler.invalid(
+                    field("then"),
+                    "say what the rule does: model, require_tags or region",
+                ));
+            }
+            if let Some(model) = &then.model
+                && !routes.contains_key(model)
+                && !aliases.contains_key(model)
+            {
+                return Err(compiler.invalid(
+                    field("then.model"),
+                    format!("`{model}` is not served by any channel"),
+                ));
+            }
+            if let (Some(min), Some(max)) = (rule.when.min_input_tokens, rule.when.max_input_tokens)
+                && min >= max
+            {
+                return Err(compiler.invalid(
+                    field("when"),
+                    "min_input_tokens must be below max_input_tokens",
+                ));
+            }
+            Ok(Rule {
+                name: rule.name.clone().unwrap_or_else(|| format!("rule {index}")),
+                model: rule.when.model.as_deref().map(ModelPattern::new),
+                min_input_tokens: rule.when.min_input_tokens,
+                max_input_tokens: rule.when.max_input_tokens,
+                metadata: rule.when.metadata.clone(),
+                redirect: then.model.clone(),
+                require_tags: then.require_tags.clone(),
+                region: then.region.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Routing settings from the file, overridden by the AxonFlow-compatible environment variables.

@@ -17,7 +17,9 @@ use super::ConfigError;
 use super::schema::ConfigFile;
 
 const ENV_PREFIX: &str = "SWITCHBOARD_";
-const SECTIONS: &[&str] = &["server", "channels", "aliases", "roles", "api_keys"];
+const SECTIONS: &[&str] = &[
+    "server", "channels", "aliases", "routing", "rules", "roles", "api_keys",
+];
 
 /// Loads the file, applies the given environment overrides, and deserializes it.
 pub fn load_file(

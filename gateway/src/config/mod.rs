@@ -11,7 +11,7 @@ use std::path::Path;
 pub use compile::{EnvLookup, ProcessEnv, compile, hash_key};
 pub use load::load_file;
 pub use snapshot::{
-    AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Secret,
+    AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Rule, Secret,
     ServerSettings, Snapshot,
 };
 

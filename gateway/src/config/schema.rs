@@ -16,9 +16,13 @@ pub struct ConfigFile {
     pub server: ServerConfig,
     #[serde(default)]
     pub channels: Vec<ChannelConfig>,
-    /// Alias name → model name served by some channel.
+    /// Alias name → a model served by some channel, or a split over several.
     #[serde(default)]
-    pub aliases: BTreeMap<String, String>,
+    pub aliases: BTreeMap<String, AliasConfig>,
+    /// Routing rules, applied in order: conditions on the request, then a redirect or a
+    /// restriction of the channels.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
     #[serde(default)]
     pub routing: RoutingConfig,
     #[serde(default)]
@@ -213,6 +217,56 @@ impl Default for HealthCheckConfig {
             timeout_ms: 3_000,
         }
     }
+}
+
+/// `fast: gpt-4o-mini`, or an A/B split:
+/// `smart: {targets: [{model: gpt-4o, weight: 90}, {model: claude-sonnet, weight: 10}]}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum AliasConfig {
+    Model(String),
+    Split { targets: Vec<SplitTarget> },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitTarget {
+    pub model: String,
+    /// Relative share of traffic (percentages work).
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub when: RuleWhen,
+    pub then: RuleThen,
+}
+
+/// Every condition given must hold.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleWhen {
+    /// Glob on the requested model (as the client named it).
+    pub model: Option<String>,
+    /// Estimated input tokens at least / below.
+    pub min_input_tokens: Option<u64>,
+    pub max_input_tokens: Option<u64>,
+    /// API key metadata that must match exactly (`region: eu`, `tenant: acme`, …).
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleThen {
+    /// Send the request to this model (or alias) instead.
+    pub model: Option<String>,
+    /// Use only channels carrying all these tags.
+    pub require_tags: Vec<String>,
+    /// Use only channels in this region.
+    pub region: Option<String>,
 }
 
 /// How candidates are ordered and how request hints are treated.

@@ -23,13 +23,41 @@ pub struct Snapshot {
     pub channels: Vec<Arc<Channel>>,
     /// Model name (as clients ask for it) → the channels serving it, in configuration order.
     pub routes: HashMap<String, Vec<Arc<Route>>>,
-    /// Alias → model name.
-    pub aliases: HashMap<String, String>,
+    /// Alias → its targets with weights (one target: a plain alias; several: an A/B split).
+    pub aliases: HashMap<String, Vec<(String, u32)>>,
+    /// Routing rules in order.
+    pub rules: Vec<Rule>,
     /// SHA-256 of an API key → who it belongs to.
     pub principals: HashMap<[u8; 32], Arc<Principal>>,
     /// Models and aliases in a stable order, for `GET /v1/models`.
     pub model_names: Vec<String>,
     pub routing: RoutingSettings,
+}
+
+/// A compiled routing rule.
+pub struct Rule {
+    pub name: String,
+    pub model: Option<crate::policy::ModelPattern>,
+    pub min_input_tokens: Option<u64>,
+    pub max_input_tokens: Option<u64>,
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Redirect to this model (or alias).
+    pub redirect: Option<String>,
+    pub require_tags: Vec<String>,
+    pub region: Option<String>,
+}
+
+impl Rule {
+    /// Whether a channel is allowed by the rule's restrictions.
+    pub fn allows(&self, channel: &Channel) -> bool {
+        self.require_tags
+            .iter()
+            .all(|tag| channel.tags.contains(tag))
+            && self
+                .region
+                .as_ref()
+                .is_none_or(|region| channel.region.as_ref() == Some(region))
+    }
 }
 
 pub struct RoutingSettings {
@@ -152,12 +180,56 @@ impl fmt::Debug for Secret {
 }
 
 impl Snapshot {
-    /// Resolves an alias to its model name; other names come back unchanged.
+    /// Resolves an alias to a model name — for a split, a weighted random draw among its
+    /// targets; other names come back unchanged.
     pub fn resolve_model<'a>(&'a self, requested: &'a str) -> &'a str {
-        self.aliases
-            .get(requested)
-            .map(String::as_str)
-            .unwrap_or(requested)
+        let Some(targets) = self.aliases.get(requested) else {
+            return requested;
+        };
+        let total: u64 = targets.iter().map(|(_, weight)| u64::from(*weight)).sum();
+        let mut draw = fastrand::u64(..total.max(1));
+        for (model, weight) in targets {
+            if draw < u64::from(*weight) {
+                return model;
+            }
+            draw -= u64::from(*weight);
+        }
+        targets
+            .first()
+            .map_or(requested, |(model, _)| model.as_str())
+    }
+
+    /// The first rule whose conditions hold, if any. `tokens` is only called when a rule
+    /// looks at input size.
+    pub fn matching_rule(
+        &self,
+        requested: &str,
+        metadata: &std::collections::BTreeMap<String, String>,
+        tokens: &dyn Fn() -> u64,
+    ) -> Option<&Rule> {
+        let mut estimate = None;
+        self.rules.iter().find(|rule| {
+            if rule
+                .model
+                .as_ref()
+                .is_some_and(|pattern| !pattern.matches(requested))
+            {
+                return false;
+            }
+            if !rule
+                .metadata
+                .iter()
+                .all(|(key, value)| metadata.get(key) == Some(value))
+            {
+                return false;
+            }
+            if rule.min_input_tokens.is_none() && rule.max_input_tokens.is_none() {
+                return true;
+            }
+            let tokens = *estimate.get_or_insert_with(tokens);
+            rule.min_input_tokens.is_none_or(|min| tokens >= min)
+                && rule.max_input_tokens.is_none_or(|max| tokens < max)
+        })
     }
 
     /// One line for the startup log: counts only, never a secret.

@@ -215,7 +215,17 @@ async fn handle(
         protocol => Payload::Chat(Box::new(protocol.decode(&bytes, &context.path_model)?)),
     };
     let requested = payload.model();
-    let model = snapshot.resolve_model(requested);
+    if !principal.role.permits(requested) {
+        policy::authorize_model(&principal, snapshot.resolve_model(requested))?;
+    }
+    // Routing rules: the first whose conditions hold may redirect the model or restrict channels.
+    let rule = snapshot.matching_rule(requested, &principal.metadata, &|| {
+        payload.estimated_tokens()
+    });
+    let model = snapshot.resolve_model(
+        rule.and_then(|rule| rule.redirect.as_deref())
+            .unwrap_or(requested),
+    );
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let mut preferences = payload.routing().clone();
     if let Some(provider) = header("x-switchboard-provider").filter(|value| !value.is_empty()) {
@@ -245,11 +255,21 @@ async fn handle(
             }
         }
     }
+    if let Some(rule) = rule {
+        routes.retain(|route| rule.allows(&route.channel));
+        if routes.is_empty() {
+            return Err(GatewayError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "Routing rule `{}` leaves no channel that serves the model `{model}`.",
+                    rule.name
+                ),
+            )
+            .with_code("no_channel_for_rule"));
+        }
+    }
     context.model = model.to_owned();
     tracing::Span::current().record("model", model);
-    if !principal.role.permits(requested) {
-        policy::authorize_model(&principal, model)?;
-    }
 
     let deadline = context.started + snapshot.server.request_timeout;
     let operation = match &payload {
@@ -343,6 +363,14 @@ impl Payload {
         match self {
             Payload::Chat(request) => &request.routing,
             Payload::Embeddings(_) => &NONE,
+        }
+    }
+
+    /// Estimated input tokens, for rules that look at size.
+    fn estimated_tokens(&self) -> u64 {
+        match self {
+            Payload::Chat(request) => request.estimate_input_tokens(),
+            Payload::Embeddings(request) => estimate_embedding_tokens(request),
         }
     }
 

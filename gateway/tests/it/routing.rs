@@ -713,3 +713,93 @@ async fn every_retryable_failure_of_the_primary_fails_over_to_the_backup() {
         assert_eq!(response.headers()["x-switchboard-attempts"], "2", "{case}");
     }
 }
+
+#[tokio::test]
+async fn a_split_alias_divides_traffic_by_percentage() {
+    let yaml = "channels:\n  - {name: big, provider: mock, models: [big-model]}\n  - {name: small, provider: mock, models: [small-model]}\naliases:\n  assistant: {targets: [{model: big-model, weight: 80}, {model: small-model, weight: 20}]}\nroles: [{name: all, models: [\"*\"]}]\napi_keys: [{name: t, key: sk-test-alice-0001, role: all}]\n";
+    let gateway = Gateway::start(yaml);
+    let mut big = 0;
+    for _ in 0..300 {
+        let response = client()
+            .post(gateway.url("/v1/chat/completions"))
+            .bearer_auth(KEY)
+            .json(&chat_body("assistant", false))
+            .send()
+            .await
+            .expect("request");
+        if response.headers()["x-switchboard-channel"] == "big" {
+            big += 1;
+        }
+    }
+    // Expected 240 of 300; four standard deviations are ±28.
+    assert!(
+        (212..=268).contains(&big),
+        "{big} of 300 went to the 80% target"
+    );
+}
+
+#[tokio::test]
+async fn rules_redirect_small_requests_and_restrict_by_key_metadata() {
+    let yaml = format!(
+        "channels:\n  - {{name: cloud, provider: mock, models: [gpt-big], tags: [us]}}\n  - {{name: cloud-eu, provider: mock, models: [gpt-big], tags: [eu], region: eu}}\n  - {{name: local, provider: mock, models: [local-model]}}\n\
+rules:\n  - {{name: small-goes-local, when: {{model: \"gpt-*\", max_input_tokens: 50}}, then: {{model: local-model}}}}\n  - {{name: eu-stays-in-eu, when: {{metadata: {{region: eu}}}}, then: {{require_tags: [eu]}}}}\n\
+roles: [{{name: all, models: [\"*\"]}}]\napi_keys:\n  - {{name: us-key, key: {KEY}, role: all, metadata: {{region: us}}}}\n  - {{name: eu-key, key: sk-test-eu-000001, role: all, metadata: {{region: eu}}}}\n"
+    );
+    let gateway = Gateway::start(&yaml);
+    let ask = |key: &'static str, text: String| {
+        let gateway = &gateway;
+        async move {
+            let mut body = chat_body("gpt-big", false);
+            body["messages"][1]["content"] = text.into();
+            let response = client()
+                .post(gateway.url("/v1/chat/completions"))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 200);
+            response.headers()["x-switchboard-channel"]
+                .to_str()
+                .expect("ascii")
+                .to_owned()
+        }
+    };
+    let long = "word ".repeat(400);
+    assert_eq!(
+        ask(KEY, "short question".to_owned()).await,
+        "local",
+        "estimated tokens < 50 → the local model"
+    );
+    for _ in 0..10 {
+        assert_eq!(
+            ask("sk-test-eu-000001", long.clone()).await,
+            "cloud-eu",
+            "region eu → only channels tagged eu"
+        );
+    }
+    let mut us = std::collections::HashSet::new();
+    for _ in 0..20 {
+        us.insert(ask(KEY, long.clone()).await);
+    }
+    assert!(
+        us.contains("cloud"),
+        "other keys may use any channel: {us:?}"
+    );
+}
+
+#[test]
+fn a_rule_that_points_nowhere_is_a_config_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("rules.yaml");
+    std::fs::write(&path, "channels: [{name: a, provider: mock, models: [m]}]\nrules: [{when: {model: \"*\"}, then: {model: nowhere}}]\n").expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard-gateway"))
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("rules[0].then.model"), "{stderr}");
+}

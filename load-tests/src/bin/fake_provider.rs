@@ -84,7 +84,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     provider.set_default(normal.clone());
     if let Some(status) = args.fail_status {
         let failing = Behaviour {
-            error: Some(ErrorReply::new(status, "server_error", "the fake provider was told to fail")),
+            error: Some(ErrorReply::new(
+                status,
+                "server_error",
+                "the fake provider was told to fail",
+            )),
             ..normal
         };
         let provider = Arc::clone(&provider);
