@@ -2,10 +2,11 @@
 //! `anthropic-version`. Translation lives in `protocols::anthropic`; this file only wires it to
 //! the provider trait.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use super::{
-    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_request, retry_after,
+    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_headers, json_request,
+    retry_after,
 };
 use crate::canonical::{ChatRequest, ChatResponse};
 use crate::config::Channel;
@@ -27,21 +28,13 @@ impl HttpProvider for Anthropic {
     }
 
     fn static_headers(&self, credential: Option<&str>) -> Result<HeaderMap, String> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        let mut headers = json_headers(
+            credential.map(|key| (HeaderName::from_static("x-api-key"), key.to_owned())),
+        )?;
         headers.insert(
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static(ANTHROPIC_VERSION),
         );
-        if let Some(credential) = credential {
-            let mut value = HeaderValue::from_str(credential)
-                .map_err(|_| "the credential is not a valid header value".to_owned())?;
-            value.set_sensitive(true);
-            headers.insert(HeaderName::from_static("x-api-key"), value);
-        }
         Ok(headers)
     }
 

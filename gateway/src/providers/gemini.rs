@@ -2,10 +2,11 @@
 //! and `:streamGenerateContent?alt=sse`, key in `x-goog-api-key` (never in the URL, where it
 //! would leak into logs). Translation lives in `protocols::gemini`.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 
 use super::{
-    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_request, retry_after,
+    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_headers, json_request,
+    retry_after,
 };
 use serde_json::json;
 
@@ -38,18 +39,9 @@ impl HttpProvider for Gemini {
     }
 
     fn static_headers(&self, credential: Option<&str>) -> Result<HeaderMap, String> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Some(credential) = credential {
-            let mut value = HeaderValue::from_str(credential)
-                .map_err(|_| "the credential is not a valid header value".to_owned())?;
-            value.set_sensitive(true);
-            headers.insert(HeaderName::from_static("x-goog-api-key"), value);
-        }
-        Ok(headers)
+        json_headers(
+            credential.map(|key| (HeaderName::from_static("x-goog-api-key"), key.to_owned())),
+        )
     }
 
     fn build_request(

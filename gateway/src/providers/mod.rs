@@ -14,7 +14,7 @@ pub mod openai;
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use bytes::Bytes;
 
 use crate::canonical::Decoded;
@@ -268,4 +268,21 @@ pub fn json_request(
         headers,
         body: Bytes::from(body),
     })
+}
+
+/// `content-type: application/json` plus the credential under `name`, marked sensitive so it
+/// never shows in logs.
+pub fn json_headers(credential: Option<(HeaderName, String)>) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some((name, credential)) = credential {
+        let mut value = HeaderValue::from_str(&credential)
+            .map_err(|_| "the credential is not a valid header value".to_owned())?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    Ok(headers)
 }

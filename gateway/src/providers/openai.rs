@@ -2,10 +2,11 @@
 //! speaks the Chat Completions API (Groq, Together, vLLM, Ollama, …). One implementation,
 //! parameterised by a flavour that decides the URL shape and the auth header.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 
 use super::{
-    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_request, retry_after,
+    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_headers, json_request,
+    retry_after,
 };
 use crate::canonical::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 use crate::config::Channel;
@@ -48,25 +49,13 @@ impl HttpProvider for OpenAiCompatible {
     }
 
     fn static_headers(&self, credential: Option<&str>) -> Result<HeaderMap, String> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Some(credential) = credential {
-            let (name, value) = match self.flavour {
-                Flavour::OpenAi => (header::AUTHORIZATION, format!("Bearer {credential}")),
-                Flavour::Azure => (
-                    header::HeaderName::from_static("api-key"),
-                    credential.to_owned(),
-                ),
-            };
-            let mut value = HeaderValue::from_str(&value)
-                .map_err(|_| "the credential is not a valid header value".to_owned())?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
-        Ok(headers)
+        json_headers(credential.map(|credential| match self.flavour {
+            Flavour::OpenAi => (header::AUTHORIZATION, format!("Bearer {credential}")),
+            Flavour::Azure => (
+                header::HeaderName::from_static("api-key"),
+                credential.to_owned(),
+            ),
+        }))
     }
 
     fn build_request(

@@ -7,11 +7,11 @@ pub mod frames;
 pub mod sign;
 pub mod stream;
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 
 use super::{
-    HttpProvider, StreamDecoder, StreamFraming, UpstreamFailure, UpstreamRequest, json_request,
-    retry_after,
+    HttpProvider, StreamDecoder, StreamFraming, UpstreamFailure, UpstreamRequest, json_headers,
+    json_request, retry_after,
 };
 use serde_json::json;
 
@@ -48,12 +48,8 @@ impl HttpProvider for Bedrock {
     }
 
     fn static_headers(&self, _credential: Option<&str>) -> Result<HeaderMap, String> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        Ok(headers)
+        // Bedrock requests are signed per request (SigV4), not by a static credential.
+        json_headers(None)
     }
 
     fn stream_framing(&self) -> StreamFraming {
