@@ -803,3 +803,59 @@ fn a_rule_that_points_nowhere_is_a_config_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("rules[0].then.model"), "{stderr}");
 }
+
+#[tokio::test]
+async fn non_retryable_errors_return_at_once_without_trying_the_backup() {
+    for (status, kind) in [
+        (400, "invalid_request_error"),
+        (401, "invalid_request_error"),
+        (403, "permission_error"),
+        (404, "invalid_request_error"),
+        (422, "invalid_request_error"),
+    ] {
+        let primary = FakeProvider::start().await;
+        primary.set_default(Behaviour::error(ErrorReply::new(
+            status,
+            kind,
+            "the caller must fix this",
+        )));
+        let backup = FakeProvider::start().await;
+        let yaml = with_channels(
+            &[
+                fake_channel("primary", &primary, "    priority: 0\n"),
+                fake_channel("backup", &backup, "    priority: 1\n"),
+            ],
+            "routing: {strategy: failover}",
+        );
+        let gateway = Gateway::start(&yaml);
+        let response = client()
+            .post(gateway.url("/v1/chat/completions"))
+            .bearer_auth(KEY)
+            .json(&chat_body("m", false))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(
+            response.headers()["x-switchboard-attempts"],
+            "1",
+            "{status}"
+        );
+        assert!(
+            backup.requests().is_empty(),
+            "{status}: a caller's error is not retried elsewhere"
+        );
+    }
+}
+
+#[tokio::test]
+async fn provider_weights_from_the_environment_set_channel_weights() {
+    let gateway = Gateway::start_with_env(
+        &mocks(&[("a", ""), ("b", "")], ""),
+        &[("PROVIDER_WEIGHTS", "a:1,b:9")],
+    );
+    let counts = distribution(&gateway, 300, &[]).await;
+    let b = counts.get("b").copied().unwrap_or_default();
+    // Expected 270 of 300; four standard deviations are ±21.
+    assert!((249..=291).contains(&b), "{counts:?}");
+}
