@@ -8,7 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Snapshot;
 use crate::routing::health::Health;
-use crate::state::SharedState;
+use crate::state::{RedisState, SharedState};
 
 pub struct AppState {
     /// The configuration in force, swapped atomically on reload.
@@ -24,17 +24,23 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(snapshot: Snapshot, metrics: Option<PrometheusHandle>) -> Arc<Self> {
+    /// Fails only when the configured Redis URL cannot be used at all (a bad URL); an
+    /// unreachable Redis is handled per request.
+    pub fn new(snapshot: Snapshot, metrics: Option<PrometheusHandle>) -> Result<Arc<Self>, String> {
         let health = Health::new(snapshot.channels.len(), snapshot.routing.circuit);
-        Arc::new(AppState {
+        let state = match &snapshot.redis {
+            Some(settings) => SharedState::Redis(RedisState::new(settings.clone())?),
+            None => SharedState::local(),
+        };
+        Ok(Arc::new(AppState {
             snapshot: ArcSwap::from_pointee(snapshot),
             health,
-            state: SharedState::local(),
+            state,
             metrics,
             shutting_down: AtomicBool::new(false),
             request_prefix: format!("req_{:08x}", fastrand::u32(..)),
             request_counter: AtomicU64::new(0),
-        })
+        }))
     }
 
     /// A process-unique request id, cheap to make.

@@ -26,6 +26,10 @@ struct Args {
     /// Listen address, overriding `server.listen` (use port 0 for any free port).
     #[arg(long)]
     listen: Option<String>,
+    /// Share limits and counters with other gateway nodes through this Redis (cluster mode),
+    /// overriding `state.redis_url`.
+    #[arg(long, env = "SWITCHBOARD_REDIS_URL")]
+    redis_url: Option<String>,
     /// Log as JSON lines.
     #[arg(long)]
     log_json: bool,
@@ -56,7 +60,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let snapshot = match config::load(&path) {
+    let overrides = args
+        .redis_url
+        .iter()
+        .map(|url| ("SWITCHBOARD_STATE__REDIS_URL".to_owned(), url.clone()))
+        .collect();
+    let snapshot = match config::load_with(&path, overrides) {
         Ok(snapshot) => snapshot,
         Err(error) => {
             eprintln!("error: {error}");
@@ -104,7 +113,7 @@ async fn run(
     // The one line on stdout: tests and scripts wait for it instead of sleeping.
     println!("listening on {address}");
     tracing::info!(%address, "switchboard gateway listening");
-    let app = AppState::new(snapshot, Some(metrics));
+    let app = AppState::new(snapshot, Some(metrics)).map_err(|error| anyhow::anyhow!(error))?;
     switchboard_gateway::routing::probe::spawn(&app);
     serve(listener, app, shutdown_signal()).await?;
     Ok(())

@@ -14,12 +14,13 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::routing::health::CircuitSettings;
 use crate::routing::strategy::Strategy;
+use crate::state::RedisSettings;
 use sha2::{Digest, Sha256};
 
 use super::ConfigError;
 use super::schema::{
     AliasConfig, ApiKeyConfig, ChannelConfig, ChannelModelConfig, CircuitConfig, ConfigFile,
-    ProviderKindConfig, RoleConfig, RuleConfig,
+    ProviderKindConfig, RoleConfig, RuleConfig, StateConfig,
 };
 use super::snapshot::{
     AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Rule, Secret,
@@ -210,7 +211,34 @@ pub fn compile(
         principals,
         model_names: model_names.into_iter().collect(),
         routing,
+        redis: redis_settings(&compiler, &config.state)?,
     })
+}
+
+fn redis_settings(
+    compiler: &Compiler<'_>,
+    raw: &StateConfig,
+) -> Result<Option<RedisSettings>, ConfigError> {
+    let Some(url) = &raw.redis_url else {
+        return Ok(None);
+    };
+    let url = compiler.expand("state.redis_url", url)?;
+    if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://"))
+    {
+        return Err(compiler.invalid(
+            "state.redis_url",
+            "must be a redis:// (or rediss://, unix://) URL",
+        ));
+    }
+    if raw.timeout_ms == 0 {
+        return Err(compiler.invalid("state.timeout_ms", "must be greater than 0"));
+    }
+    Ok(Some(RedisSettings {
+        url,
+        prefix: raw.key_prefix.clone(),
+        timeout: Duration::from_millis(raw.timeout_ms),
+        fail_closed: raw.fail_closed,
+    }))
 }
 
 fn rules(

@@ -29,7 +29,13 @@ pub enum ConfigError {
 
 /// Loads, overrides from the process environment, validates and compiles a config file.
 pub fn load(path: &Path) -> Result<Snapshot, ConfigError> {
-    let file = load_file(path, std::env::vars())?;
+    load_with(path, Vec::new())
+}
+
+/// Like [`load`], with extra `SWITCHBOARD_*` overrides applied after the environment's
+/// (command-line flags such as `--redis-url`).
+pub fn load_with(path: &Path, overrides: Vec<(String, String)>) -> Result<Snapshot, ConfigError> {
+    let file = load_file(path, std::env::vars().chain(overrides))?;
     compile(&file, &path.display().to_string(), &ProcessEnv)
 }
 

@@ -29,6 +29,33 @@ pub struct ConfigFile {
     pub roles: Vec<RoleConfig>,
     #[serde(default)]
     pub api_keys: Vec<ApiKeyConfig>,
+    /// Where limits and counters live: in this process (default) or in Redis, shared by every
+    /// gateway node.
+    #[serde(default)]
+    pub state: StateConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    /// `redis://host:6379/0`; absent: standalone, in-process state.
+    pub redis_url: Option<String>,
+    pub key_prefix: String,
+    /// Longest wait for Redis before falling back to node-local limits.
+    pub timeout_ms: u64,
+    /// Refuse requests (503) instead of falling back while Redis is unreachable.
+    pub fail_closed: bool,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            redis_url: None,
+            key_prefix: "sb".to_owned(),
+            timeout_ms: 100,
+            fail_closed: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -32,6 +32,8 @@ pub struct Snapshot {
     /// Models and aliases in a stable order, for `GET /v1/models`.
     pub model_names: Vec<String>,
     pub routing: RoutingSettings,
+    /// Redis shared state, when configured (else in-process).
+    pub redis: Option<crate::state::RedisSettings>,
 }
 
 /// A compiled routing rule.

@@ -16,14 +16,18 @@ pub struct RateLimitStatus {
 }
 
 /// Takes one request from the key's per-minute bucket, if its role sets a limit.
-pub fn check_rate_limit(
+pub async fn check_rate_limit(
     state: &SharedState,
     principal: &Principal,
 ) -> Result<Option<RateLimitStatus>, GatewayError> {
     let Some(limit) = principal.role.requests_per_minute else {
         return Ok(None);
     };
-    match state.take(&principal.key_name, limit, Duration::from_secs(60)) {
+    let scope = principal
+        .metadata
+        .get("tenant")
+        .unwrap_or(&principal.key_name);
+    match state.take(scope, &principal.key_name, limit, Duration::from_secs(60)).await? {
         Decision::Allowed { remaining, reset } => Ok(Some(RateLimitStatus { limit, remaining, reset })),
         Decision::Denied { retry_after } => Err(GatewayError::new(
             ErrorKind::RateLimited,

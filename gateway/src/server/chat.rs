@@ -207,7 +207,7 @@ async fn handle(
     let principal =
         policy::authenticate_with_query(&snapshot, headers, context.query_key.as_deref())?;
     context.key_name.clone_from(&principal.key_name);
-    context.rate_limit = policy::check_rate_limit(&app.state, &principal)?;
+    context.rate_limit = policy::check_rate_limit(&app.state, &principal).await?;
 
     let bytes = body::read(body, headers, &snapshot.server).await?;
     let payload = match context.protocol {

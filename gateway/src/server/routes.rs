@@ -155,7 +155,13 @@ async fn ready(State(app): State<Arc<AppState>>) -> Response {
         )
             .into_response();
     }
-    axum::Json(json!({"status": "ready"})).into_response()
+    // Degraded still serves (node-local limits), so it stays ready; the body says so.
+    let shared_state = match (&app.state, app.state.degraded()) {
+        (crate::state::SharedState::Local(_), _) => "local",
+        (crate::state::SharedState::Redis(_), false) => "redis",
+        (crate::state::SharedState::Redis(_), true) => "degraded",
+    };
+    axum::Json(json!({"status": "ready", "shared_state": shared_state})).into_response()
 }
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {

@@ -1,14 +1,20 @@
 //! Shared state: the counters and buckets that several gateway nodes must agree on.
 //!
-//! The interface is one small type with two implementations in mind: in-process (standalone,
-//! here) and Redis (cluster, where every node shares the same buckets). Callers never know which
-//! one they talk to.
+//! One small type with two implementations: in-process (standalone) and Redis (cluster, where
+//! every node takes from the same buckets, so "20 requests per minute" admits 20 whether one node
+//! or ten serve the traffic). Callers never know which one they talk to. When Redis is
+//! unreachable the Redis state falls back to node-local buckets (fail-open, the default) or
+//! refuses (fail-closed), reconnects by itself, and reports itself degraded meanwhile.
 
 mod local;
+mod redis;
 
 use std::time::Duration;
 
 pub use local::LocalState;
+pub use redis::{RedisSettings, RedisState};
+
+use crate::error::GatewayError;
 
 /// The outcome of taking from a bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +26,7 @@ pub enum Decision {
 /// The shared-state handle the request path uses.
 pub enum SharedState {
     Local(LocalState),
+    Redis(RedisState),
 }
 
 impl SharedState {
@@ -27,10 +34,26 @@ impl SharedState {
         SharedState::Local(LocalState::default())
     }
 
-    /// Takes one unit from the bucket `key`, which admits `limit` units per `period`.
-    pub fn take(&self, key: &str, limit: u32, period: Duration) -> Decision {
+    /// Takes one unit from the bucket `key`, which admits `limit` units per `period`. `scope`
+    /// groups buckets that must share a Redis Cluster slot (a tenant's).
+    pub async fn take(
+        &self,
+        scope: &str,
+        key: &str,
+        limit: u32,
+        period: Duration,
+    ) -> Result<Decision, GatewayError> {
         match self {
-            SharedState::Local(local) => local.take(key, limit, period),
+            SharedState::Local(local) => Ok(local.take(key, limit, period)),
+            SharedState::Redis(redis) => redis.take(scope, key, limit, period).await,
+        }
+    }
+
+    /// `true` while a Redis state cannot reach Redis and serves from node-local buckets.
+    pub fn degraded(&self) -> bool {
+        match self {
+            SharedState::Local(_) => false,
+            SharedState::Redis(redis) => redis.degraded(),
         }
     }
 }

@@ -4,6 +4,7 @@
 mod anthropic;
 mod bedrock;
 mod chat;
+mod cluster;
 mod common;
 mod deploy;
 mod embeddings;

@@ -1,0 +1,121 @@
+//! Several gateway nodes on one Redis behave as one: a limit of N requests per minute admits
+//! exactly N across the nodes under a concurrent flood. And when Redis is unreachable the
+//! gateway keeps serving on node-local limits and says it is degraded.
+//!
+//! These tests need a Redis at `SWITCHBOARD_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`);
+//! they fail loudly, not skip, when there is none. Each test uses its own key prefix.
+
+use futures_util::future::join_all;
+
+use crate::common::{Gateway, KEY, chat_body, client};
+
+fn redis_url() -> String {
+    let url = std::env::var("SWITCHBOARD_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let address = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap_or("127.0.0.1:6379")
+        .to_owned();
+    if std::net::TcpStream::connect(&address).is_err() {
+        panic!(
+            "these tests need Redis at {url}: start one with `redis-server --port 6379 --save ''` or `docker compose up -d redis`"
+        );
+    }
+    url
+}
+
+fn node_config(redis_url: &str, prefix: &str, requests_per_minute: u32) -> String {
+    format!(
+        "channels: [{{name: local, provider: mock, models: [m]}}]\nroles: [{{name: limited, models: [\"*\"], requests_per_minute: {requests_per_minute}}}]\napi_keys: [{{name: team, key: {KEY}, role: limited, metadata: {{tenant: acme}}}}]\nstate: {{redis_url: \"{redis_url}\", key_prefix: \"{prefix}\"}}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_admit_exactly_the_limit_under_a_concurrent_flood() {
+    let url = redis_url();
+    let prefix = format!("sbtest{:x}", fastrand::u64(..));
+    let yaml = node_config(&url, &prefix, 20);
+    let nodes = [
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+    ];
+    let http = client();
+    let requests = (0..60).map(|index| {
+        let url = nodes[index % 3].url("/v1/chat/completions");
+        let http = http.clone();
+        async move {
+            http.post(url)
+                .bearer_auth(KEY)
+                .json(&chat_body("m", false))
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = join_all(requests).await;
+    let admitted = statuses.iter().filter(|status| **status == 200).count();
+    let limited = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!((admitted, limited), (20, 40), "{statuses:?}");
+    for node in &nodes {
+        let ready: serde_json::Value = client()
+            .get(node.url("/ready"))
+            .send()
+            .await
+            .expect("ready")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(ready["shared_state"], "redis");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_falls_back_to_local_limits_and_says_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("port")
+        .port();
+    let yaml = node_config(&format!("redis://127.0.0.1:{port}"), "sbdown", 3);
+    let gateway = Gateway::start(&yaml);
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let response = client()
+            .post(gateway.url("/v1/chat/completions"))
+            .bearer_auth(KEY)
+            .json(&chat_body("m", false))
+            .send()
+            .await
+            .expect("request");
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429],
+        "node-local limits still hold"
+    );
+    let ready = client()
+        .get(gateway.url("/ready"))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(ready.status(), 200, "degraded still serves");
+    let ready: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(ready["shared_state"], "degraded");
+    let metrics = client()
+        .get(gateway.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("switchboard_shared_state_degraded 1"),
+        "{metrics}"
+    );
+}
