@@ -119,3 +119,123 @@ async fn an_unreachable_redis_falls_back_to_local_limits_and_says_so() {
         "{metrics}"
     );
 }
+
+/// A Redis of the test's own on a free port, so stopping it never touches a shared one.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnRedis {
+    fn start_on(port: u16) -> OwnRedis {
+        let dir = tempfile::tempdir().expect("dir");
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed for the cluster tests (apt-get install redis-server)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        OwnRedis {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn shared_state(gateway: &Gateway) -> String {
+    let ready: serde_json::Value = client()
+        .get(gateway.url("/ready"))
+        .send()
+        .await
+        .expect("ready")
+        .json()
+        .await
+        .expect("json");
+    ready["shared_state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_redis_mid_traffic_fails_no_request_and_the_nodes_come_back_to_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("port")
+        .port();
+    let redis = OwnRedis::start_on(port);
+    let yaml = node_config(
+        &format!("redis://127.0.0.1:{}", redis.port),
+        "sbstop",
+        100_000,
+    );
+    let nodes = [Gateway::start(&yaml), Gateway::start(&yaml)];
+    let send = |node: &Gateway| {
+        let url = node.url("/v1/chat/completions");
+        async move {
+            client()
+                .post(url)
+                .bearer_auth(KEY)
+                .json(&chat_body("m", false))
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }
+    };
+    for node in &nodes {
+        assert_eq!(send(node).await, 200);
+        assert_eq!(shared_state(node).await, "redis");
+    }
+
+    redis.stop();
+    for round in 0..10 {
+        for node in &nodes {
+            assert_eq!(
+                send(node).await,
+                200,
+                "round {round}: no client request fails because Redis went away"
+            );
+        }
+    }
+    for node in &nodes {
+        assert_eq!(shared_state(node).await, "degraded");
+    }
+
+    let _redis = OwnRedis::start_on(port);
+    for node in &nodes {
+        // The pool reconnects by itself; within a few requests the node is back on Redis.
+        let mut state = String::new();
+        for _ in 0..20 {
+            assert_eq!(send(node).await, 200);
+            state = shared_state(node).await;
+            if state == "redis" {
+                break;
+            }
+        }
+        assert_eq!(state, "redis", "the node uses Redis again once it is back");
+    }
+}
