@@ -20,13 +20,13 @@ use sha2::{Digest, Sha256};
 use super::ConfigError;
 use super::schema::{
     AliasConfig, ApiKeyConfig, ChannelConfig, ChannelModelConfig, CircuitConfig, ConfigFile,
-    ProviderKindConfig, RoleConfig, RuleConfig, StateConfig,
+    ProviderKindConfig, RoleConfig, RuleConfig, StateConfig, TenantConfig,
 };
 use super::snapshot::{
     AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Rule, Secret,
     ServerSettings, Snapshot,
 };
-use crate::policy::{ModelPattern, Principal, Role};
+use crate::policy::{ModelPattern, Principal, Role, Tenant};
 use crate::providers::{self, ProviderKind};
 use crate::telemetry::metrics::RouteMetrics;
 
@@ -199,7 +199,8 @@ pub fn compile(
     let rules = rules(&compiler, &config.rules, &routes, &aliases)?;
     let routing = routing_settings(&compiler, config, &routes)?;
     let roles = roles(&compiler, &config.roles)?;
-    let principals = principals(&compiler, &config.api_keys, &roles)?;
+    let tenants = tenants(&compiler, &config.tenants)?;
+    let principals = principals(&compiler, &config.api_keys, &roles, &tenants)?;
 
     let model_names: BTreeSet<String> = routes.keys().chain(aliases.keys()).cloned().collect();
     Ok(Snapshot {
@@ -691,10 +692,40 @@ fn roles(
     Ok(roles)
 }
 
+fn tenants(
+    compiler: &Compiler<'_>,
+    raw: &[TenantConfig],
+) -> Result<HashMap<String, Arc<Tenant>>, ConfigError> {
+    let mut tenants = HashMap::new();
+    for (index, tenant) in raw.iter().enumerate() {
+        if tenant.requests_per_minute == Some(0) {
+            return Err(compiler.invalid(
+                format!("tenants[{index}].requests_per_minute"),
+                "must be at least 1 (leave it out for no limit)",
+            ));
+        }
+        let compiled = Tenant {
+            name: tenant.name.clone(),
+            requests_per_minute: tenant.requests_per_minute,
+        };
+        if tenants
+            .insert(tenant.name.clone(), Arc::new(compiled))
+            .is_some()
+        {
+            return Err(compiler.invalid(
+                format!("tenants[{index}].name"),
+                format!("duplicate tenant `{}`", tenant.name),
+            ));
+        }
+    }
+    Ok(tenants)
+}
+
 fn principals(
     compiler: &Compiler<'_>,
     raw: &[ApiKeyConfig],
     roles: &HashMap<String, Arc<Role>>,
+    tenants: &HashMap<String, Arc<Tenant>>,
 ) -> Result<HashMap<[u8; 32], Arc<Principal>>, ConfigError> {
     let mut principals = HashMap::new();
     for (index, key) in raw.iter().enumerate() {
@@ -732,10 +763,27 @@ fn principals(
                 return Err(compiler.invalid(field("key"), "set `key`, `key_env` or `key_sha256`"));
             }
         };
+        if key.requests_per_minute == Some(0) {
+            return Err(compiler.invalid(
+                field("requests_per_minute"),
+                "must be at least 1 (leave it out for no limit)",
+            ));
+        }
+        let tenant = key
+            .metadata
+            .get("tenant")
+            .and_then(|name| tenants.get(name))
+            .cloned();
+        let requests_per_minute = match (key.requests_per_minute, role.requests_per_minute) {
+            (Some(own), Some(role)) => Some(own.min(role)),
+            (own, role) => own.or(role),
+        };
         let principal = Principal {
             key_name: key.name.clone(),
             role: role.clone(),
             metadata: key.metadata.clone(),
+            requests_per_minute,
+            tenant,
         };
         if principals.insert(hash, Arc::new(principal)).is_some() {
             return Err(compiler.invalid(field("key"), "the same key is listed twice"));

@@ -18,7 +18,7 @@ use super::schema::ConfigFile;
 
 const ENV_PREFIX: &str = "SWITCHBOARD_";
 const SECTIONS: &[&str] = &[
-    "server", "channels", "aliases", "routing", "rules", "roles", "api_keys", "state",
+    "server", "channels", "aliases", "routing", "rules", "roles", "api_keys", "tenants", "state",
 ];
 
 /// Loads the file, applies the given environment overrides, and deserializes it.

@@ -29,6 +29,8 @@ pub struct ConfigFile {
     pub roles: Vec<RoleConfig>,
     #[serde(default)]
     pub api_keys: Vec<ApiKeyConfig>,
+    #[serde(default)]
+    pub tenants: Vec<TenantConfig>,
     /// Where limits and counters live: in this process (default) or in Redis, shared by every
     /// gateway node.
     #[serde(default)]
@@ -375,4 +377,16 @@ pub struct ApiKeyConfig {
     pub role: String,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// Requests per minute for this key (the role's limit still applies if lower).
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
+}
+
+/// A tenant whose keys (those with `metadata.tenant: <name>`) share limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub name: String,
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
 }

@@ -24,6 +24,17 @@ pub struct Principal {
     pub key_name: String,
     pub role: Arc<Role>,
     pub metadata: BTreeMap<String, String>,
+    /// Requests per minute for this key: its own limit or its role's, whichever is lower.
+    pub requests_per_minute: Option<u32>,
+    /// The tenant the key belongs to (`metadata.tenant`), when the config lists it.
+    pub tenant: Option<Arc<Tenant>>,
+}
+
+/// A tenant (team, project, customer) whose keys share limits.
+#[derive(Debug)]
+pub struct Tenant {
+    pub name: String,
+    pub requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug)]

@@ -34,18 +34,17 @@ impl SharedState {
         SharedState::Local(LocalState::default())
     }
 
-    /// Takes one unit from the bucket `key`, which admits `limit` units per `period`. `scope`
-    /// groups buckets that must share a Redis Cluster slot (a tenant's).
-    pub async fn take(
+    /// Takes one unit from every bucket `(name, limit per period)`, or from none (one round
+    /// trip on Redis). `scope` groups buckets that must share a Redis Cluster slot (a tenant's).
+    pub async fn take_all(
         &self,
         scope: &str,
-        key: &str,
-        limit: u32,
+        buckets: &[(String, u32)],
         period: Duration,
     ) -> Result<Decision, GatewayError> {
         match self {
-            SharedState::Local(local) => Ok(local.take(key, limit, period)),
-            SharedState::Redis(redis) => redis.take(scope, key, limit, period).await,
+            SharedState::Local(local) => Ok(local.take_all(buckets, period)),
+            SharedState::Redis(redis) => redis.take_all(scope, buckets, period).await,
         }
     }
 

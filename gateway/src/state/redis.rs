@@ -14,22 +14,37 @@ use deadpool_redis::{Config, Pool, Runtime};
 use super::{Decision, LocalState};
 use crate::error::{ErrorKind, GatewayError};
 
-/// GCRA: KEYS[1] holds the theoretical arrival time in microseconds. ARGV: emission interval and
-/// period (µs). Returns {1, remaining, reset_us} or {0, retry_after_us}.
+/// GCRA over several buckets at once, all or nothing: each KEYS[i] holds a theoretical arrival
+/// time in microseconds; ARGV[1] is the period, ARGV[i+1] bucket i's emission interval (µs).
+/// Returns {1, least remaining, reset_us} or {0, retry_after_us}.
 const GCRA: &str = r"
 local now = redis.call('TIME')
 now = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local interval = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - period
-if now < allow_at then
-  return {0, allow_at - now}
+local period = tonumber(ARGV[1])
+local remaining = nil
+local reset = 0
+local retry = nil
+local updates = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[i + 1])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  local allow_at = new_tat - period
+  if now < allow_at then
+    if retry == nil or allow_at - now > retry then retry = allow_at - now end
+  else
+    local left = math.floor((period - (new_tat - now)) / interval)
+    if remaining == nil or left < remaining then remaining = left end
+    if new_tat - now > reset then reset = new_tat - now end
+    updates[#updates + 1] = {key, new_tat}
+  end
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1)
-return {1, math.floor((period - (new_tat - now)) / interval), new_tat - now}
+if retry ~= nil then return {0, retry} end
+for _, update in ipairs(updates) do
+  redis.call('SET', update[1], update[2], 'PX', math.ceil((update[2] - now) / 1000) + 1)
+end
+return {1, remaining or 0, reset}
 ";
 
 /// 1 while Redis is unreachable and limits are node-local.
@@ -72,22 +87,24 @@ impl RedisState {
         self.degraded.load(Ordering::Relaxed)
     }
 
-    pub async fn take(
+    /// Takes one unit from every bucket `(name, limit per period)` of `scope`, or from none.
+    pub async fn take_all(
         &self,
         scope: &str,
-        key: &str,
-        limit: u32,
+        buckets: &[(String, u32)],
         period: Duration,
     ) -> Result<Decision, GatewayError> {
-        let limit = limit.max(1);
-        let interval = (period.as_micros() / u128::from(limit)).max(1) as u64;
-        let redis_key = format!("{}:{{t:{scope}}}:rl:{key}", self.settings.prefix);
         let call = async {
             let mut connection = self.pool.get().await.map_err(|error| error.to_string())?;
-            self.script
-                .key(&redis_key)
-                .arg(interval)
-                .arg(period.as_micros() as u64)
+            let mut invocation = self.script.prepare_invoke();
+            for (name, _) in buckets {
+                invocation.key(format!("{}:{{t:{scope}}}:rl:{name}", self.settings.prefix));
+            }
+            invocation.arg(period.as_micros() as u64);
+            for (_, limit) in buckets {
+                invocation.arg((period.as_micros() / u128::from((*limit).max(1))).max(1) as u64);
+            }
+            invocation
                 .invoke_async::<Vec<i64>>(&mut connection)
                 .await
                 .map_err(|error| error.to_string())
@@ -128,7 +145,7 @@ impl RedisState {
                         "Rate limits cannot be checked right now (shared state unavailable); try again shortly.",
                     ));
                 }
-                Ok(self.fallback.take(key, limit, period))
+                Ok(self.fallback.take_all(buckets, period))
             }
         }
     }

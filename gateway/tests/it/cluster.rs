@@ -239,3 +239,42 @@ async fn stopping_redis_mid_traffic_fails_no_request_and_the_nodes_come_back_to_
         assert_eq!(state, "redis", "the node uses Redis again once it is back");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_and_key_limits_hold_across_nodes_and_tenants_stay_apart() {
+    let url = redis_url();
+    let prefix = format!("sbtest{:x}", fastrand::u64(..));
+    let yaml = format!(
+        "channels: [{{name: local, provider: mock, models: [m]}}]\nroles: [{{name: open, models: [\"*\"]}}]\ntenants: [{{name: acme, requests_per_minute: 10}}, {{name: beta, requests_per_minute: 10}}]\napi_keys:\n  - {{name: acme-one, key: sk-acme-one-0001, role: open, metadata: {{tenant: acme}}}}\n  - {{name: acme-two, key: sk-acme-two-0002, role: open, metadata: {{tenant: acme}}}}\n  - {{name: beta-one, key: sk-beta-one-0001, role: open, metadata: {{tenant: beta}}, requests_per_minute: 3}}\nstate: {{redis_url: \"{url}\", key_prefix: \"{prefix}\"}}\n"
+    );
+    let nodes = [Gateway::start(&yaml), Gateway::start(&yaml)];
+    let http = client();
+    let flood = |keys: &'static [&'static str], count: usize| {
+        let http = http.clone();
+        let urls: Vec<String> = nodes
+            .iter()
+            .map(|node| node.url("/v1/chat/completions"))
+            .collect();
+        async move {
+            let requests = (0..count).map(|index| {
+                let request = http
+                    .post(urls[index % urls.len()].clone())
+                    .bearer_auth(keys[index % keys.len()])
+                    .json(&chat_body("m", false));
+                async move { request.send().await.expect("request").status().as_u16() }
+            });
+            join_all(requests)
+                .await
+                .into_iter()
+                .filter(|status| *status == 200)
+                .count()
+        }
+    };
+    // Two keys of one tenant share its 10 per minute, across both nodes.
+    assert_eq!(
+        flood(&["sk-acme-one-0001", "sk-acme-two-0002"], 30).await,
+        10
+    );
+    // Another tenant is untouched by acme's exhaustion; its key's own limit (3) is the lower one.
+    assert_eq!(flood(&["sk-beta-one-0001"], 10).await, 3);
+}
