@@ -784,6 +784,7 @@ fn principals(
             metadata: key.metadata.clone(),
             requests_per_minute,
             tenant,
+            revoked: key.revoked,
         };
         if principals.insert(hash, Arc::new(principal)).is_some() {
             return Err(compiler.invalid(field("key"), "the same key is listed twice"));

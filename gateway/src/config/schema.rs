@@ -380,6 +380,9 @@ pub struct ApiKeyConfig {
     /// Requests per minute for this key (the role's limit still applies if lower).
     #[serde(default)]
     pub requests_per_minute: Option<u32>,
+    /// A revoked key stays on record and is refused with 401 `api_key_revoked`.
+    #[serde(default)]
+    pub revoked: bool,
 }
 
 /// A tenant whose keys (those with `metadata.tenant: <name>`) share limits.

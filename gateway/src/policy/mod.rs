@@ -28,6 +28,8 @@ pub struct Principal {
     pub requests_per_minute: Option<u32>,
     /// The tenant the key belongs to (`metadata.tenant`), when the config lists it.
     pub tenant: Option<Arc<Tenant>>,
+    /// Revoked keys are kept so that their callers hear why they are refused.
+    pub revoked: bool,
 }
 
 /// A tenant (team, project, customer) whose keys share limits.
@@ -95,17 +97,25 @@ pub fn authenticate_with_query(
             )
             .with_code("missing_api_key")
         })?;
-    snapshot
-        .principals
-        .get(&hash_key(key))
-        .cloned()
-        .ok_or_else(|| {
-            GatewayError::new(
-                ErrorKind::Authentication,
-                format!("Incorrect API key provided: {}.", redact(key)),
-            )
-            .with_code("invalid_api_key")
-        })
+    let principal = snapshot.principals.get(&hash_key(key)).ok_or_else(|| {
+        GatewayError::new(
+            ErrorKind::Authentication,
+            format!("Incorrect API key provided: {}.", redact(key)),
+        )
+        .with_code("invalid_api_key")
+    })?;
+    if principal.revoked {
+        return Err(GatewayError::new(
+            ErrorKind::Authentication,
+            format!(
+                "The API key {} (`{}`) has been revoked.",
+                redact(key),
+                principal.key_name
+            ),
+        )
+        .with_code("api_key_revoked"));
+    }
+    Ok(principal.clone())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -412,3 +412,55 @@ async fn an_upstream_429_reaches_each_client_protocol_as_its_own_rate_limit_erro
         );
     }
 }
+
+#[tokio::test]
+async fn a_revoked_key_is_401_in_the_callers_protocol_and_other_keys_still_work() {
+    let yaml = r#"
+channels: [{name: demo, provider: mock, models: [demo-model]}]
+roles: [{name: r, models: ["*"]}]
+api_keys:
+  - {name: live, key: sk-live-key-0001, role: r}
+  - {name: leaked, key: sk-leaked-key-0002, role: r, revoked: true}
+"#;
+    let gateway = Gateway::start(yaml);
+    let body = chat_body("demo-model", false);
+    let revoked = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth("sk-leaked-key-0002")
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let error = expect_openai_error(revoked, 401).await;
+    assert_eq!(error["error"]["code"], "api_key_revoked");
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("revoked") && message.contains("leaked"),
+        "{message}"
+    );
+    assert!(!message.contains("sk-leaked-key-0002"), "{message}");
+
+    let anthropic = client()
+        .post(gateway.url("/v1/messages"))
+        .header("x-api-key", "sk-leaked-key-0002")
+        .header("anthropic-version", "2023-06-01")
+        .json(&json!({"model": "demo-model", "max_tokens": 16,
+            "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anthropic.status(), 401);
+    let error: serde_json::Value = anthropic.json().await.expect("json");
+    assert_eq!(error["type"], "error");
+    assert_eq!(error["error"]["type"], "authentication_error");
+
+    // The other key is untouched.
+    let live = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth("sk-live-key-0001")
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(live.status(), 200);
+}
