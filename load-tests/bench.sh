@@ -2,7 +2,9 @@
 # Switchboard proxy benchmark: the same small non-streaming chat request sent
 #   1. directly to the fake OpenAI provider (the floor),
 #   2. through nginx as a plain keep-alive reverse proxy (the yardstick),
-#   3. through the Switchboard gateway (load-tests/bench/gateway.yaml),
+#   3. through the Switchboard gateway (load-tests/bench/gateway.yaml: auth, no limits),
+#   4. through the gateway with the full policy path (load-tests/bench/gateway-policy.yaml: key,
+#      role and tenant request limits), in-process and in Redis,
 # each as (a) closed-loop throughput with BENCH_CONNECTIONS connections and (b) open-loop latency at
 # BENCH_RATE req/s, measured from the intended send time (no coordinated omission).
 #
@@ -19,7 +21,8 @@
 #
 # Environment: BENCH_SECS (measured seconds per run, default 10), BENCH_WARMUP (default 2),
 # BENCH_CONNECTIONS (default 32), BENCH_RATE (default 1000), BENCH_GATEWAY_LOG (RUST_LOG for the
-# gateway, default warn; nginx runs with access_log off, so neither logs per request).
+# gateway, default warn; nginx runs with access_log off, so neither logs per request),
+# BENCH_REDIS_URL (for the Redis policy row, default redis://127.0.0.1:6379; skipped if unreachable).
 # Raw loadgen JSON lines are kept in load-tests/results/<timestamp>.raw (git-ignored).
 #
 # Needs: cargo, awk, nginx for the nginx row (`apt-get install nginx-light`), taskset (optional).
@@ -229,19 +232,33 @@ else
 fi
 
 # ---- the gateway ----
-SWITCHBOARD_BENCH_UPSTREAM="http://$FAKE_ADDR/v1" RUST_LOG="$BENCH_GATEWAY_LOG" \
-    "${TARGET_PIN[@]}" "$BIN/switchboard-gateway" --config "$ROOT/load-tests/bench/gateway.yaml" \
-    --listen 127.0.0.1:0 >"$WORK/gateway.out" 2>"$WORK/gateway.out.err" &
-GATEWAY_PID=$!
-PIDS+=("$GATEWAY_PID")
-GATEWAY_ADDR=$(wait_listening "$WORK/gateway.out" "$GATEWAY_PID")
-echo "gateway on $GATEWAY_ADDR" >&2
+# start_gateway CONFIG [ARGS...]: starts the gateway on core 1, sets GATEWAY_PID and GATEWAY_ADDR.
+start_gateway() {
+    local config=$1
+    shift
+    SWITCHBOARD_BENCH_UPSTREAM="http://$FAKE_ADDR/v1" RUST_LOG="$BENCH_GATEWAY_LOG" \
+        "${TARGET_PIN[@]}" "$BIN/switchboard-gateway" --config "$config" \
+        --listen 127.0.0.1:0 "$@" >"$WORK/gateway.out" 2>"$WORK/gateway.out.err" &
+    GATEWAY_PID=$!
+    PIDS+=("$GATEWAY_PID")
+    GATEWAY_ADDR=$(wait_listening "$WORK/gateway.out" "$GATEWAY_PID")
+    echo "gateway on $GATEWAY_ADDR ($(basename "$config") $*)" >&2
+    local check
+    check=$(curl -s -o "$WORK/check.json" -w '%{http_code}' -H "Authorization: Bearer sk-bench" \
+        -H 'Content-Type: application/json' -d "$BODY" "http://$GATEWAY_ADDR/v1/chat/completions" \
+        || true)
+    if [ "$check" != "200" ]; then
+        echo "warning: the gateway answered $check to the bench request: $(cat "$WORK/check.json")" >&2
+    fi
+}
+
+stop_gateway() {
+    kill "$GATEWAY_PID" 2>/dev/null || true
+    wait "$GATEWAY_PID" 2>/dev/null || true
+}
+
+start_gateway "$ROOT/load-tests/bench/gateway.yaml"
 GATEWAY_URL="http://$GATEWAY_ADDR/v1/chat/completions"
-CHECK=$(curl -s -o "$WORK/check.json" -w '%{http_code}' -H "Authorization: Bearer sk-bench" \
-    -H 'Content-Type: application/json' -d "$BODY" "$GATEWAY_URL" || true)
-if [ "$CHECK" != "200" ]; then
-    echo "warning: the gateway answered $CHECK to the bench request: $(cat "$WORK/check.json")" >&2
-fi
 ROWS+=(gateway)
 bench gateway "$GATEWAY_URL" "$GATEWAY_PID"
 
@@ -261,6 +278,27 @@ bench "gateway, Anthropic client, stream" "http://$GATEWAY_ADDR/v1/messages" "$G
 
 GATEWAY_RSS=$(awk '/^VmRSS/ {print $2}' "/proc/$GATEWAY_PID/status")
 GATEWAY_HWM=$(awk '/^VmHWM/ {print $2}' "/proc/$GATEWAY_PID/status")
+stop_gateway
+
+# The full policy path: the same OpenAI request, now also taking key, role and tenant request
+# buckets, first in-process, then in Redis (one script, one round trip per request).
+REQUEST_BODY=$BODY
+REQUEST_AUTH="Authorization: Bearer sk-bench"
+start_gateway "$ROOT/load-tests/bench/gateway-policy.yaml"
+ROWS+=("gateway, policy, local limits")
+bench "gateway, policy, local limits" "http://$GATEWAY_ADDR/v1/chat/completions" "$GATEWAY_PID"
+stop_gateway
+BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+REDIS_HOST_PORT=${BENCH_REDIS_URL#redis://}
+REDIS_HOST_PORT=${REDIS_HOST_PORT%%/*}
+if (exec 3<>"/dev/tcp/${REDIS_HOST_PORT%:*}/${REDIS_HOST_PORT##*:}") 2>/dev/null; then
+    start_gateway "$ROOT/load-tests/bench/gateway-policy.yaml" --redis-url "$BENCH_REDIS_URL"
+    ROWS+=("gateway, policy, Redis limits")
+    bench "gateway, policy, Redis limits" "http://$GATEWAY_ADDR/v1/chat/completions" "$GATEWAY_PID"
+    stop_gateway
+else
+    echo "no Redis at $BENCH_REDIS_URL: skipping the Redis policy row (set BENCH_REDIS_URL)" >&2
+fi
 
 # ---- report ----
 NGINX_RPS=${RPS[nginx]:-}
