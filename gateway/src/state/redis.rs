@@ -4,12 +4,15 @@
 //! one Redis Cluster slot, so a script only ever touches one slot. The script reads the clock
 //! with `TIME`, so every node agrees on "now" whatever its own clock says. A call that fails or
 //! takes longer than the timeout falls back to node-local buckets (or refuses, when fail-closed)
-//! and marks the state degraded until Redis answers again; the pool reconnects by itself.
+//! and marks the state degraded until Redis answers again; the connection reconnects by itself.
+//!
+//! One multiplexed connection carries every request's script (redis' `ConnectionManager`):
+//! concurrent calls are pipelined on it, with no per-call pool checkout or health-check PING.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use deadpool_redis::{Config, Pool, Runtime};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{Decision, LocalState};
 use crate::error::{ErrorKind, GatewayError};
@@ -62,7 +65,7 @@ pub struct RedisSettings {
 }
 
 pub struct RedisState {
-    pool: Pool,
+    connection: ConnectionManager,
     script: redis::Script,
     settings: RedisSettings,
     fallback: LocalState,
@@ -71,11 +74,18 @@ pub struct RedisState {
 
 impl RedisState {
     pub fn new(settings: RedisSettings) -> Result<Self, String> {
-        let pool = Config::from_url(settings.url.clone())
-            .create_pool(Some(Runtime::Tokio1))
+        let client = redis::Client::open(settings.url.as_str())
+            .map_err(|error| format!("cannot use Redis URL: {error}"))?;
+        // Connecting is lazy (the first call), so a gateway starts while Redis is down; each
+        // attempt is bounded, and calls are bounded by `take_all`'s own timeout.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(settings.timeout.max(Duration::from_millis(500))))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1));
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(|error| format!("cannot use Redis URL: {error}"))?;
         Ok(RedisState {
-            pool,
+            connection,
             script: redis::Script::new(GCRA),
             settings,
             fallback: LocalState::default(),
@@ -95,7 +105,7 @@ impl RedisState {
         period: Duration,
     ) -> Result<Decision, GatewayError> {
         let call = async {
-            let mut connection = self.pool.get().await.map_err(|error| error.to_string())?;
+            let mut connection = self.connection.clone();
             let mut invocation = self.script.prepare_invoke();
             for (name, _) in buckets {
                 invocation.key(format!("{}:{{t:{scope}}}:rl:{name}", self.settings.prefix));
