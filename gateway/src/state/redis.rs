@@ -76,12 +76,14 @@ impl RedisState {
     pub fn new(settings: RedisSettings) -> Result<Self, String> {
         let client = redis::Client::open(settings.url.as_str())
             .map_err(|error| format!("cannot use Redis URL: {error}"))?;
-        // Connecting is lazy (the first call), so a gateway starts while Redis is down; each
-        // attempt is bounded, and calls are bounded by `take_all`'s own timeout.
+        // Connecting is lazy (the first call), so a gateway starts while Redis is down. A failed
+        // connection is not retried in the background with back-off (calls would wait on it):
+        // the next call after a failure makes one fresh attempt, shared by the calls that arrive
+        // meanwhile, and every call is bounded by `take_all`'s own timeout. While Redis is
+        // refusing connections, calls fall back at once instead of after the timeout.
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.timeout.max(Duration::from_millis(500))))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
+            .set_connection_timeout(Some(settings.timeout))
+            .set_number_of_retries(0);
         let connection = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(|error| format!("cannot use Redis URL: {error}"))?;
         Ok(RedisState {

@@ -227,7 +227,7 @@ async fn stopping_redis_mid_traffic_fails_no_request_and_the_nodes_come_back_to_
 
     let _redis = OwnRedis::start_on(port);
     for node in &nodes {
-        // The pool reconnects by itself; within a few requests the node is back on Redis.
+        // The connection comes back by itself; within a few requests the node is back on Redis.
         let mut state = String::new();
         for _ in 0..20 {
             assert_eq!(send(node).await, 200);
