@@ -7,7 +7,7 @@
 
 use futures_util::future::join_all;
 
-use crate::common::{Gateway, KEY, chat_body, client};
+use crate::common::{Gateway, KEY, chat_body, client, get_json};
 
 fn redis_url() -> String {
     let url = std::env::var("SWITCHBOARD_TEST_REDIS_URL")
@@ -62,14 +62,7 @@ async fn three_nodes_admit_exactly_the_limit_under_a_concurrent_flood() {
     let limited = statuses.iter().filter(|status| **status == 429).count();
     assert_eq!((admitted, limited), (20, 40), "{statuses:?}");
     for node in &nodes {
-        let ready: serde_json::Value = client()
-            .get(node.url("/ready"))
-            .send()
-            .await
-            .expect("ready")
-            .json()
-            .await
-            .expect("json");
+        let ready: serde_json::Value = get_json(node, "/ready").await;
         assert_eq!(ready["shared_state"], "redis");
     }
 }
@@ -165,14 +158,7 @@ impl Drop for OwnRedis {
 }
 
 async fn shared_state(gateway: &Gateway) -> String {
-    let ready: serde_json::Value = client()
-        .get(gateway.url("/ready"))
-        .send()
-        .await
-        .expect("ready")
-        .json()
-        .await
-        .expect("json");
+    let ready: serde_json::Value = get_json(gateway, "/ready").await;
     ready["shared_state"]
         .as_str()
         .unwrap_or_default()

@@ -190,6 +190,18 @@ pub async fn post(gateway: &Gateway, path: &str, body: &serde_json::Value) -> re
         .expect("request")
 }
 
+/// GETs an unauthenticated JSON endpoint of the gateway (`/health`, `/ready`, ...).
+pub async fn get_json(gateway: &Gateway, path: &str) -> serde_json::Value {
+    client()
+        .get(gateway.url(path))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// Splits an SSE body into its `data:` payloads.
 pub fn sse_data(body: &str) -> Vec<String> {
     body.split("\n\n")

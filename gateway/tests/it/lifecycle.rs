@@ -9,7 +9,9 @@ use futures_util::StreamExt;
 use switchboard_load_tests::{Behaviour, ErrorReply, FakeProvider};
 use tokio::sync::Notify;
 
-use crate::common::{Gateway, KEY, chat_body, client, config, expect_openai_error, post, sse_data};
+use crate::common::{
+    Gateway, KEY, chat_body, client, config, expect_openai_error, get_json, post, sse_data,
+};
 
 #[test]
 fn an_invalid_config_exits_non_zero_naming_file_and_field() {
@@ -65,14 +67,7 @@ fn check_config_prints_a_summary_without_secrets_and_env_overrides_apply() {
 async fn health_reports_channels_and_turns_503_when_none_can_serve() {
     let fake = FakeProvider::start().await;
     let gateway = Gateway::start(&config(&fake.base_url(), ""));
-    let health: serde_json::Value = client()
-        .get(gateway.url("/health"))
-        .send()
-        .await
-        .expect("health")
-        .json()
-        .await
-        .expect("json");
+    let health: serde_json::Value = get_json(&gateway, "/health").await;
     assert_eq!(health["status"], "healthy");
     assert_eq!(health["providers"]["primary"]["healthy"], true);
     let ready = client()

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use switchboard_load_tests::{Behaviour, ErrorReply, FakeProvider};
 use tokio::sync::Notify;
 
-use crate::common::{Gateway, KEY, chat_body, client};
+use crate::common::{Gateway, KEY, chat_body, client, get_json};
 
 /// A config whose `m` model is served by mock channels `(name, extra YAML)`, with `routing`.
 fn mocks(channels: &[(&str, &str)], routing: &str) -> String {
@@ -262,14 +262,7 @@ async fn provider_hints_prefer_or_pin() {
 async fn health_channels_explains_each_channel() {
     let gateway = Gateway::start(&mocks(&[("a", "price_per_1k_tokens: 0.5"), ("b", "")], ""));
     let _ = served_by(&gateway, &[]).await;
-    let body: serde_json::Value = client()
-        .get(gateway.url("/health/channels"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let body: serde_json::Value = get_json(&gateway, "/health/channels").await;
     let channels = body["channels"].as_array().expect("channels");
     assert_eq!(channels.len(), 2);
     assert_eq!(channels[0]["name"], "a");
@@ -567,14 +560,7 @@ async fn a_failing_channel_opens_its_circuit_and_recovers_by_itself() {
     // Open: the next request does not touch the broken channel at all.
     assert_eq!(served_by(&gateway, &[]).await, "backup");
     assert_eq!(flaky.requests().len(), 3);
-    let status: serde_json::Value = client()
-        .get(gateway.url("/health/channels"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let status: serde_json::Value = get_json(&gateway, "/health/channels").await;
     assert_eq!(status["channels"][0]["healthy"], false);
     assert_eq!(status["channels"][0]["error_rate"], 1.0);
     assert!(
@@ -614,14 +600,7 @@ async fn active_health_checks_take_a_dead_channel_out_without_traffic() {
     let gateway = Gateway::start(&yaml);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let status: serde_json::Value = client()
-            .get(gateway.url("/health/channels"))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json");
+        let status: serde_json::Value = get_json(&gateway, "/health/channels").await;
         if status["channels"][0]["healthy"] == false {
             assert!(
                 status["channels"][0]["last_error"]
