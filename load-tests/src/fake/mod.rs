@@ -33,6 +33,18 @@ mod script;
 mod stream;
 mod validate;
 
+/// The head of a request with this method and URI, for routing unit tests.
+#[cfg(test)]
+fn test_parts(method: hyper::Method, uri: &str) -> hyper::http::request::Parts {
+    hyper::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(())
+        .expect("a valid test request")
+        .into_parts()
+        .0
+}
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

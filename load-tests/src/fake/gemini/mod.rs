@@ -349,17 +349,7 @@ impl Responder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::Request;
-
-    fn parts(method: Method, uri: &str) -> Parts {
-        Request::builder()
-            .method(method)
-            .uri(uri)
-            .body(())
-            .unwrap()
-            .into_parts()
-            .0
-    }
+    use crate::fake::test_parts as parts;
 
     #[test]
     fn routes() {
