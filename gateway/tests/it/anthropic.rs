@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use switchboard_load_tests::{Behaviour, ErrorReply, FakeProvider, Reply};
 
-use crate::common::{Gateway, KEY, client, config};
+use crate::common::{Gateway, KEY, client, config, post};
 
 fn anthropic_gateway(fake: &FakeProvider) -> Gateway {
     Gateway::start(&format!(
@@ -199,13 +199,7 @@ async fn what_anthropic_cannot_express_is_refused_with_a_400_naming_it() {
         let mut body =
             json!({"model": "claude-test", "messages": [{"role": "user", "content": "hi"}]});
         body[field] = value;
-        let response = client()
-            .post(gateway.url("/v1/chat/completions"))
-            .bearer_auth(KEY)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
+        let response = post(&gateway, "/v1/chat/completions", &body).await;
         assert_eq!(response.status(), 400, "{field}");
         let error: Value = response.json().await.expect("json");
         assert_eq!(error["error"]["param"], field, "{error}");
@@ -334,13 +328,12 @@ async fn a_broken_stream_ends_with_an_error_event_and_no_message_stop() {
 async fn embeddings_on_a_model_only_anthropic_serves_say_so() {
     let fake = FakeProvider::start().await;
     let gateway = anthropic_gateway(&fake);
-    let response = client()
-        .post(gateway.url("/v1/embeddings"))
-        .bearer_auth(KEY)
-        .json(&json!({"model": "claude-test", "input": "hello"}))
-        .send()
-        .await
-        .expect("request");
+    let response = post(
+        &gateway,
+        "/v1/embeddings",
+        &json!({"model": "claude-test", "input": "hello"}),
+    )
+    .await;
     assert_eq!(response.status(), 400);
     let error: Value = response.json().await.expect("json");
     let message = error["error"]["message"].as_str().unwrap_or_default();

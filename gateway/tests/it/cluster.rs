@@ -7,7 +7,7 @@
 
 use futures_util::future::join_all;
 
-use crate::common::{Gateway, KEY, chat_body, client, get_json};
+use crate::common::{Gateway, KEY, chat_body, client, get_json, post};
 
 fn redis_url() -> String {
     let url = std::env::var("SWITCHBOARD_TEST_REDIS_URL")
@@ -77,13 +77,7 @@ async fn an_unreachable_redis_falls_back_to_local_limits_and_says_so() {
     let gateway = Gateway::start(&yaml);
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        let response = client()
-            .post(gateway.url("/v1/chat/completions"))
-            .bearer_auth(KEY)
-            .json(&chat_body("m", false))
-            .send()
-            .await
-            .expect("request");
+        let response = post(&gateway, "/v1/chat/completions", &chat_body("m", false)).await;
         statuses.push(response.status().as_u16());
     }
     assert_eq!(

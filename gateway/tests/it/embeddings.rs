@@ -5,7 +5,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use switchboard_load_tests::{FakeProvider, fake_embedding};
 
-use crate::common::{Gateway, KEY, client};
+use crate::common::{Gateway, KEY, post};
 
 fn gateway(provider: &str, base_url: String) -> Gateway {
     Gateway::start(&format!(
@@ -23,13 +23,7 @@ api_keys: [{{name: tester, key: {KEY}, role: all}}]
 }
 
 async fn embed(gateway: &Gateway, body: Value) -> Value {
-    let response = client()
-        .post(gateway.url("/v1/embeddings"))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
+    let response = post(gateway, "/v1/embeddings", &body).await;
     let status = response.status();
     let body: Value = response.json().await.expect("json");
     assert_eq!(status, 200, "{body}");
@@ -113,13 +107,12 @@ async fn gemini_upstreams_embed_through_batch_embed_contents() {
     );
     assert_eq!(upstream.body["requests"][0]["outputDimensionality"], 4);
 
-    let response = client()
-        .post(gateway.url("/v1/embeddings"))
-        .bearer_auth(KEY)
-        .json(&json!({"model": "embed", "input": [[1, 2, 3]]}))
-        .send()
-        .await
-        .expect("request");
+    let response = post(
+        &gateway,
+        "/v1/embeddings",
+        &json!({"model": "embed", "input": [[1, 2, 3]]}),
+    )
+    .await;
     assert_eq!(response.status(), 400, "Gemini embeds text only");
 }
 
@@ -173,12 +166,11 @@ api_keys: [{{name: tester, key: {KEY}, role: all}}]
         json!(["first", "second"])
     );
 
-    let response = client()
-        .post(gateway.url("/v1/embeddings"))
-        .bearer_auth(KEY)
-        .json(&json!({"model": "titan", "input": ["a", "b"]}))
-        .send()
-        .await
-        .expect("request");
+    let response = post(
+        &gateway,
+        "/v1/embeddings",
+        &json!({"model": "titan", "input": ["a", "b"]}),
+    )
+    .await;
     assert_eq!(response.status(), 400, "Titan takes one input per request");
 }

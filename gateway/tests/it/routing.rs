@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use switchboard_load_tests::{Behaviour, ErrorReply, FakeProvider};
 use tokio::sync::Notify;
 
-use crate::common::{Gateway, KEY, chat_body, client, get_json};
+use crate::common::{Gateway, KEY, chat_body, client, get_json, post};
 
 /// A config whose `m` model is served by mock channels `(name, extra YAML)`, with `routing`.
 fn mocks(channels: &[(&str, &str)], routing: &str) -> String {
@@ -305,23 +305,11 @@ async fn a_retry_after_keeps_the_channel_out_until_then() {
         "routing: {strategy: failover}",
     );
     let gateway = Gateway::start(&yaml);
-    let first = client()
-        .post(gateway.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .json(&chat_body("m", false))
-        .send()
-        .await
-        .expect("request");
+    let first = post(&gateway, "/v1/chat/completions", &chat_body("m", false)).await;
     assert_eq!(first.headers()["x-switchboard-channel"], "backup");
     assert_eq!(first.headers()["x-switchboard-attempts"], "2");
     // The primary said "retry after 30 s": the next request does not bother it.
-    let second = client()
-        .post(gateway.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .json(&chat_body("m", false))
-        .send()
-        .await
-        .expect("request");
+    let second = post(&gateway, "/v1/chat/completions", &chat_body("m", false)).await;
     assert_eq!(second.headers()["x-switchboard-channel"], "backup");
     assert_eq!(second.headers()["x-switchboard-attempts"], "1");
     assert_eq!(limited.requests().len(), 1);
@@ -334,23 +322,11 @@ async fn when_every_channel_cools_down_the_request_waits_for_the_earliest_recove
         ErrorReply::new(429, "rate_limit_error", "slow down").with_retry_after(1),
     ));
     let gateway = Gateway::start(&with_channels(&[fake_channel("only", &only, "")], ""));
-    let limited = client()
-        .post(gateway.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .json(&chat_body("m", false))
-        .send()
-        .await
-        .expect("request");
+    let limited = post(&gateway, "/v1/chat/completions", &chat_body("m", false)).await;
     assert_eq!(limited.status(), 429);
 
     let started = std::time::Instant::now();
-    let recovered = client()
-        .post(gateway.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .json(&chat_body("m", false))
-        .send()
-        .await
-        .expect("request");
+    let recovered = post(&gateway, "/v1/chat/completions", &chat_body("m", false)).await;
     assert_eq!(recovered.status(), 200);
     assert!(
         started.elapsed() >= std::time::Duration::from_millis(800),
@@ -379,13 +355,7 @@ async fn a_channel_at_its_concurrency_cap_is_passed_over() {
         "routing: {strategy: failover}",
     );
     let gateway = Gateway::start(&yaml);
-    let held = client()
-        .post(gateway.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .json(&chat_body("m", true))
-        .send()
-        .await
-        .expect("request");
+    let held = post(&gateway, "/v1/chat/completions", &chat_body("m", true)).await;
     assert_eq!(held.headers()["x-switchboard-channel"], "capped");
     let mut bytes = held.bytes_stream();
     let _first = bytes.next().await;
@@ -416,13 +386,8 @@ async fn a_stream_longer_than_its_total_limit_is_cut_with_an_error_event() {
         "",
     );
     let gateway = Gateway::start(&yaml);
-    let text = client()
-        .post(gateway.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .json(&chat_body("m", true))
-        .send()
+    let text = post(&gateway, "/v1/chat/completions", &chat_body("m", true))
         .await
-        .expect("request")
         .text()
         .await
         .expect("body");
@@ -434,13 +399,7 @@ async fn a_stream_longer_than_its_total_limit_is_cut_with_an_error_event() {
 async fn api_request_answers_with_text_and_where_it_went() {
     let gateway = Gateway::start(&mocks(&[("a", ""), ("b", "")], ""));
     let body = serde_json::json!({"query": "What is a gateway?", "request_type": "chat", "context": {"model": "m", "provider": "b", "strict_provider": true, "system": "Be brief."}});
-    let response = client()
-        .post(gateway.url("/api/request"))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
+    let response = post(&gateway, "/api/request", &body).await;
     assert_eq!(response.status(), 200);
     let answer: serde_json::Value = response.json().await.expect("json");
     assert!(
@@ -461,13 +420,12 @@ async fn api_request_answers_with_text_and_where_it_went() {
     );
     assert!(answer["metadata"]["latency_ms"].is_u64());
 
-    let missing = client()
-        .post(gateway.url("/api/request"))
-        .bearer_auth(KEY)
-        .json(&serde_json::json!({"query": "hi"}))
-        .send()
-        .await
-        .expect("request");
+    let missing = post(
+        &gateway,
+        "/api/request",
+        &serde_json::json!({"query": "hi"}),
+    )
+    .await;
     assert_eq!(missing.status(), 400);
     let error: serde_json::Value = missing.json().await.expect("json");
     assert_eq!(error["error"]["param"], "context.model");
@@ -493,13 +451,7 @@ async fn openrouter_style_models_and_provider_preferences_steer_routing() {
     // `models`: once every channel of the first model failed, the next model serves.
     let mut body = chat_body("primary-model", false);
     body["models"] = serde_json::json!(["backup-model"]);
-    let response = client()
-        .post(gateway.url("/v1/chat/completions"))
-        .bearer_auth(KEY)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
+    let response = post(&gateway, "/v1/chat/completions", &body).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-switchboard-channel"], "local");
     assert_eq!(response.headers()["x-switchboard-attempts"], "2");
@@ -523,13 +475,7 @@ async fn openrouter_style_models_and_provider_preferences_steer_routing() {
         for _ in 0..5 {
             let mut body = chat_body("m", false);
             body["provider"] = provider.clone();
-            let response = client()
-                .post(gateway.url("/v1/chat/completions"))
-                .bearer_auth(KEY)
-                .json(&body)
-                .send()
-                .await
-                .expect("request");
+            let response = post(&gateway, "/v1/chat/completions", &body).await;
             assert_eq!(
                 response.headers()["x-switchboard-channel"],
                 expected,
@@ -676,13 +622,7 @@ async fn every_retryable_failure_of_the_primary_fails_over_to_the_backup() {
             "routing: {strategy: failover}",
         );
         let gateway = Gateway::start(&yaml);
-        let response = client()
-            .post(gateway.url("/v1/chat/completions"))
-            .bearer_auth(KEY)
-            .json(&chat_body("m", false))
-            .send()
-            .await
-            .expect("request");
+        let response = post(&gateway, "/v1/chat/completions", &chat_body("m", false)).await;
         assert_eq!(response.status(), 200, "{case}");
         assert_eq!(
             response.headers()["x-switchboard-channel"],
@@ -699,13 +639,12 @@ async fn a_split_alias_divides_traffic_by_percentage() {
     let gateway = Gateway::start(yaml);
     let mut big = 0;
     for _ in 0..300 {
-        let response = client()
-            .post(gateway.url("/v1/chat/completions"))
-            .bearer_auth(KEY)
-            .json(&chat_body("assistant", false))
-            .send()
-            .await
-            .expect("request");
+        let response = post(
+            &gateway,
+            "/v1/chat/completions",
+            &chat_body("assistant", false),
+        )
+        .await;
         if response.headers()["x-switchboard-channel"] == "big" {
             big += 1;
         }
@@ -807,13 +746,7 @@ async fn non_retryable_errors_return_at_once_without_trying_the_backup() {
             "routing: {strategy: failover}",
         );
         let gateway = Gateway::start(&yaml);
-        let response = client()
-            .post(gateway.url("/v1/chat/completions"))
-            .bearer_auth(KEY)
-            .json(&chat_body("m", false))
-            .send()
-            .await
-            .expect("request");
+        let response = post(&gateway, "/v1/chat/completions", &chat_body("m", false)).await;
         assert_eq!(response.status().as_u16(), status);
         assert_eq!(
             response.headers()["x-switchboard-attempts"],
