@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{DEFAULT_DIMENSIONS, MAX_DIMENSIONS};
-use crate::fake::validate::{InvalidRequest, Path, integer, missing, one_of, string, type_name};
+use crate::fake::validate::{InvalidRequest, Path, integer, missing, one_of, string, top_level};
 
 /// OpenAI's message for every malformed `input`.
 const INVALID_INPUT: &str = "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.";
@@ -37,30 +37,7 @@ pub(super) fn request(
     body: &Value,
     model_required: bool,
 ) -> Result<EmbeddingsRequest<'_>, InvalidRequest> {
-    let Some(object) = body.as_object() else {
-        return Err(InvalidRequest::new(
-            format!(
-                "Invalid type for request body: expected an object, but got {} instead.",
-                type_name(body)
-            ),
-            None,
-            Some("invalid_type"),
-        ));
-    };
-    for (key, value) in object {
-        field(key, value)?;
-    }
-    let model = match object.get("model") {
-        Some(Value::String(model)) => Some(model.as_str()),
-        _ if model_required => {
-            return Err(InvalidRequest::new(
-                "you must provide a model parameter".to_owned(),
-                None,
-                None,
-            ));
-        }
-        _ => None,
-    };
+    let (object, model) = top_level(body, model_required, field)?;
     let inputs = inputs(object.get("input"))?;
     let dimensions = object
         .get("dimensions")

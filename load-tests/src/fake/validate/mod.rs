@@ -59,11 +59,14 @@ pub(crate) struct ChatRequest<'a> {
     pub n: usize,
 }
 
-/// Validates a parsed body. `model_required` is false for Azure deployment URLs.
-pub(crate) fn chat_request(
+/// The checks every OpenAI request body starts with: a JSON object, each top-level field passing
+/// `field`, and a string `model` (unless the URL names the deployment). Returns the object and the
+/// model.
+pub(crate) fn top_level(
     body: &Value,
     model_required: bool,
-) -> Result<ChatRequest<'_>, InvalidRequest> {
+    field: fn(&str, &Value) -> Result<(), InvalidRequest>,
+) -> Result<(&serde_json::Map<String, Value>, Option<&str>), InvalidRequest> {
     let Some(object) = body.as_object() else {
         return Err(InvalidRequest::new(
             format!(
@@ -88,6 +91,15 @@ pub(crate) fn chat_request(
         }
         _ => None,
     };
+    Ok((object, model))
+}
+
+/// Validates a parsed body. `model_required` is false for Azure deployment URLs.
+pub(crate) fn chat_request(
+    body: &Value,
+    model_required: bool,
+) -> Result<ChatRequest<'_>, InvalidRequest> {
+    let (object, model) = top_level(body, model_required, field)?;
     let messages = messages::validate(object.get("messages"))?;
     let stream = object.get("stream").and_then(Value::as_bool) == Some(true);
     let stream_options = object.get("stream_options").filter(|v| !v.is_null());
