@@ -14,7 +14,7 @@ pub struct AppState {
     /// The configuration in force, swapped atomically on reload.
     pub snapshot: ArcSwap<Snapshot>,
     pub health: Health,
-    pub state: SharedState,
+    pub state: Arc<SharedState>,
     /// Renders `/metrics`; absent when no recorder is installed.
     pub metrics: Option<PrometheusHandle>,
     /// Set when shutdown begins, so `/ready` tells load balancers to stop sending traffic.
@@ -35,7 +35,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             snapshot: ArcSwap::from_pointee(snapshot),
             health,
-            state,
+            state: Arc::new(state),
             metrics,
             shutting_down: AtomicBool::new(false),
             request_prefix: format!("req_{:08x}", fastrand::u32(..)),

@@ -24,6 +24,8 @@ pub enum ErrorKind {
     /// The client did not send its request in time.
     RequestTimeout,
     RateLimited,
+    /// A budget of the key or its tenant cannot pay for the request.
+    BudgetExceeded,
     /// The upstream refused the request with a 4xx that is the caller's to fix; passed through.
     UpstreamRejected,
     /// The upstream answered with a 5xx or something unparseable.
@@ -123,6 +125,7 @@ fn default_status(kind: ErrorKind) -> StatusCode {
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::BudgetExceeded => StatusCode::PAYMENT_REQUIRED,
         ErrorKind::UpstreamRejected => StatusCode::BAD_REQUEST,
         ErrorKind::BadGateway => StatusCode::BAD_GATEWAY,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -141,6 +144,7 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::PayloadTooLarge => "payload_too_large",
         ErrorKind::RequestTimeout => "request_timeout",
         ErrorKind::RateLimited => "rate_limited",
+        ErrorKind::BudgetExceeded => "budget_exceeded",
         ErrorKind::UpstreamRejected => "upstream_rejected",
         ErrorKind::BadGateway => "bad_gateway",
         ErrorKind::Unavailable => "unavailable",

@@ -4,6 +4,8 @@
 //! Here a record becomes metrics and a debug log line; prices, spend counters and the usage
 //! stream to the control plane attach to the same [`UsageRecord`].
 
+pub mod prices;
+
 use std::time::Duration;
 
 use crate::canonical::Usage;

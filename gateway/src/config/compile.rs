@@ -19,14 +19,18 @@ use sha2::{Digest, Sha256};
 
 use super::ConfigError;
 use super::schema::{
-    AliasConfig, ApiKeyConfig, ChannelConfig, ChannelModelConfig, CircuitConfig, ConfigFile,
-    ProviderKindConfig, RoleConfig, RuleConfig, StateConfig, TenantConfig,
+    AliasConfig, ApiKeyConfig, BudgetsConfig, ChannelConfig, ChannelModelConfig, CircuitConfig,
+    ConfigFile, FailClosedConfig, LimitsConfig, PricesConfig, ProviderKindConfig, RoleConfig,
+    RuleConfig, StateConfig, TenantConfig,
 };
 use super::snapshot::{
     AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Rule, Secret,
     ServerSettings, Snapshot,
 };
-use crate::policy::{ModelPattern, Principal, Role, Tenant};
+use crate::accounting::prices::{Price, PriceTable};
+use crate::policy::limits::BudgetSettings;
+use crate::policy::{Limits, ModelPattern, Principal, Role, Tenant};
+use crate::state::LimitKind;
 use crate::providers::{self, ProviderKind};
 use crate::telemetry::metrics::RouteMetrics;
 
@@ -116,6 +120,7 @@ pub fn compile(
         return Err(compiler.invalid("channels", "at least one channel is required"));
     }
 
+    let prices = price_table(&compiler, &config.prices)?;
     let mut channels = Vec::with_capacity(config.channels.len());
     let mut routes: HashMap<String, Vec<Arc<Route>>> = HashMap::new();
     let mut names = HashSet::new();
@@ -162,6 +167,7 @@ pub fn compile(
                     stream_endpoint,
                     embeddings_endpoint,
                     metrics: Arc::new(RouteMetrics::new(name, &channel.name)),
+                    price: prices.lookup(upstream).or_else(|| prices.lookup(name)),
                 }));
         }
         channels.push(channel);
@@ -213,7 +219,138 @@ pub fn compile(
         model_names: model_names.into_iter().collect(),
         routing,
         redis: redis_settings(&compiler, &config.state)?,
+        budgets: budget_settings(&compiler, &config.budgets)?,
     })
+}
+
+/// The bundled table, or the configured file, with per-model overrides on top.
+fn price_table(compiler: &Compiler<'_>, raw: &PricesConfig) -> Result<PriceTable, ConfigError> {
+    let mut table = match &raw.file {
+        None => PriceTable::bundled(),
+        Some(file) => {
+            let path = compiler.expand("prices.file", file)?;
+            let path = std::path::Path::new(compiler.file)
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join(path);
+            let text = std::fs::read_to_string(&path).map_err(|error| {
+                compiler.invalid(
+                    "prices.file",
+                    format!("cannot read `{}`: {error}", path.display()),
+                )
+            })?;
+            PriceTable::from_litellm_json(&text).map_err(|error| {
+                compiler.invalid(
+                    "prices.file",
+                    format!("`{}` is not a LiteLLM-format price file: {error}", path.display()),
+                )
+            })?
+        }
+    };
+    for (model, price) in &raw.models {
+        let field = format!("prices.models.{model}");
+        let per_token = |value: f64, what: &str| {
+            if value.is_finite() && value >= 0.0 {
+                Ok(value / 1e6)
+            } else {
+                Err(compiler.invalid(&field, format!("{what} must be a price of 0 or more")))
+            }
+        };
+        let input = per_token(price.input_per_million, "input_per_million")?;
+        table.insert(
+            model.clone(),
+            Price {
+                input,
+                output: per_token(price.output_per_million, "output_per_million")?,
+                cache_read: match price.cache_read_per_million {
+                    Some(value) => per_token(value, "cache_read_per_million")?,
+                    None => input,
+                },
+                cache_write: match price.cache_write_per_million {
+                    Some(value) => per_token(value, "cache_write_per_million")?,
+                    None => input,
+                },
+            },
+        );
+    }
+    Ok(table)
+}
+
+fn budget_settings(
+    compiler: &Compiler<'_>,
+    raw: &BudgetsConfig,
+) -> Result<BudgetSettings, ConfigError> {
+    if let Some(percent) = raw
+        .alert_thresholds_percent
+        .iter()
+        .find(|percent| **percent == 0 || **percent > 100)
+    {
+        return Err(compiler.invalid(
+            "budgets.alert_thresholds_percent",
+            format!("{percent} is not a percentage between 1 and 100"),
+        ));
+    }
+    Ok(BudgetSettings {
+        default_output_tokens: raw.default_output_tokens,
+        alert_thresholds: raw.alert_thresholds_percent.iter().copied().collect(),
+    })
+}
+
+/// Validates a `limits:` block; `field` is where it sits (`roles[0].limits`).
+fn limits(compiler: &Compiler<'_>, field: &str, raw: &LimitsConfig) -> Result<Limits, ConfigError> {
+    let at_least_one = |name: &str, value: Option<u64>| match value {
+        Some(0) => Err(compiler.invalid(
+            format!("{field}.{name}"),
+            "must be at least 1 (leave it out for no limit)",
+        )),
+        _ => Ok(()),
+    };
+    at_least_one("requests_per_minute", raw.requests_per_minute.map(u64::from))?;
+    at_least_one("tokens_per_minute", raw.tokens_per_minute)?;
+    at_least_one("max_concurrent_requests", raw.max_concurrent_requests.map(u64::from))?;
+    let budget = |name: &str, value: Option<f64>| match value {
+        Some(usd) if !(usd.is_finite() && (0.0..=1e12).contains(&usd)) => Err(compiler.invalid(
+            format!("{field}.{name}"),
+            "must be an amount in USD of 0 or more",
+        )),
+        Some(usd) => Ok(Some((usd * 1e6).round() as u64)),
+        None => Ok(None),
+    };
+    Ok(Limits {
+        requests_per_minute: raw.requests_per_minute,
+        tokens_per_minute: raw.tokens_per_minute,
+        max_concurrent_requests: raw.max_concurrent_requests,
+        daily_budget_micros: budget("daily_budget_usd", raw.daily_budget_usd)?,
+        monthly_budget_micros: budget("monthly_budget_usd", raw.monthly_budget_usd)?,
+    })
+}
+
+fn fail_closed(compiler: &Compiler<'_>, raw: &FailClosedConfig) -> Result<Vec<LimitKind>, ConfigError> {
+    const ALL: [LimitKind; 4] = [
+        LimitKind::Requests,
+        LimitKind::Tokens,
+        LimitKind::Concurrency,
+        LimitKind::Budget,
+    ];
+    match raw {
+        FailClosedConfig::All(true) => Ok(ALL.to_vec()),
+        FailClosedConfig::All(false) => Ok(Vec::new()),
+        FailClosedConfig::Kinds(kinds) => kinds
+            .iter()
+            .map(|kind| match kind.as_str() {
+                "requests" => Ok(LimitKind::Requests),
+                "tokens" => Ok(LimitKind::Tokens),
+                "concurrency" => Ok(LimitKind::Concurrency),
+                "budgets" => Ok(LimitKind::Budget),
+                other => Err(compiler.invalid(
+                    "state.fail_closed",
+                    format!(
+                        "unknown limit kind `{other}`: use requests, tokens, concurrency or budgets"
+                    ),
+                )),
+            })
+            .collect(),
+    }
 }
 
 fn redis_settings(
@@ -238,7 +375,7 @@ fn redis_settings(
         url,
         prefix: raw.key_prefix.clone(),
         timeout: Duration::from_millis(raw.timeout_ms),
-        fail_closed: raw.fail_closed,
+        fail_closed: fail_closed(compiler, &raw.fail_closed)?,
     }))
 }
 
@@ -664,12 +801,6 @@ fn roles(
                 "list the model globs this role may use (`*` for all)",
             ));
         }
-        if role.requests_per_minute == Some(0) {
-            return Err(compiler.invalid(
-                format!("roles[{index}].requests_per_minute"),
-                "must be at least 1 (leave it out for no limit)",
-            ));
-        }
         let compiled = Role {
             name: role.name.clone(),
             models: role
@@ -677,7 +808,7 @@ fn roles(
                 .iter()
                 .map(|glob| ModelPattern::new(glob))
                 .collect(),
-            requests_per_minute: role.requests_per_minute,
+            limits: limits(compiler, &format!("roles[{index}].limits"), &role.limits)?,
         };
         if roles
             .insert(role.name.clone(), Arc::new(compiled))
@@ -698,15 +829,9 @@ fn tenants(
 ) -> Result<HashMap<String, Arc<Tenant>>, ConfigError> {
     let mut tenants = HashMap::new();
     for (index, tenant) in raw.iter().enumerate() {
-        if tenant.requests_per_minute == Some(0) {
-            return Err(compiler.invalid(
-                format!("tenants[{index}].requests_per_minute"),
-                "must be at least 1 (leave it out for no limit)",
-            ));
-        }
         let compiled = Tenant {
             name: tenant.name.clone(),
-            requests_per_minute: tenant.requests_per_minute,
+            limits: limits(compiler, &format!("tenants[{index}].limits"), &tenant.limits)?,
         };
         if tenants
             .insert(tenant.name.clone(), Arc::new(compiled))
@@ -763,26 +888,17 @@ fn principals(
                 return Err(compiler.invalid(field("key"), "set `key`, `key_env` or `key_sha256`"));
             }
         };
-        if key.requests_per_minute == Some(0) {
-            return Err(compiler.invalid(
-                field("requests_per_minute"),
-                "must be at least 1 (leave it out for no limit)",
-            ));
-        }
         let tenant = key
             .metadata
             .get("tenant")
             .and_then(|name| tenants.get(name))
             .cloned();
-        let requests_per_minute = match (key.requests_per_minute, role.requests_per_minute) {
-            (Some(own), Some(role)) => Some(own.min(role)),
-            (own, role) => own.or(role),
-        };
+        let own = limits(compiler, &field("limits"), &key.limits)?;
         let principal = Principal {
             key_name: key.name.clone(),
             role: role.clone(),
             metadata: key.metadata.clone(),
-            requests_per_minute,
+            limits: own.tighter(role.limits),
             tenant,
             revoked: key.revoked,
         };

@@ -35,6 +35,17 @@ pub struct ConfigFile {
     /// gateway node.
     #[serde(default)]
     pub state: StateConfig,
+    #[serde(default)]
+    pub prices: PricesConfig,
+    #[serde(default)]
+    pub budgets: BudgetsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FailClosedConfig {
+    All(bool),
+    Kinds(Vec<String>),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,8 +56,10 @@ pub struct StateConfig {
     pub key_prefix: String,
     /// Longest wait for Redis before falling back to node-local limits.
     pub timeout_ms: u64,
-    /// Refuse requests (503) instead of falling back while Redis is unreachable.
-    pub fail_closed: bool,
+    /// While Redis is unreachable, refuse (503) the requests that these limit kinds apply to
+    /// instead of falling back to node-local limits: `true` (all), `false` (none, the default),
+    /// or a list of `requests`, `tokens`, `concurrency`, `budgets`.
+    pub fail_closed: FailClosedConfig,
 }
 
 impl Default for StateConfig {
@@ -55,7 +68,7 @@ impl Default for StateConfig {
             redis_url: None,
             key_prefix: "sb".to_owned(),
             timeout_ms: 100,
-            fail_closed: false,
+            fail_closed: FailClosedConfig::All(false),
         }
     }
 }
@@ -356,9 +369,9 @@ pub struct RoleConfig {
     pub name: String,
     /// Model globs this role may use: `*`, `gpt-4o*`, exact names.
     pub models: Vec<String>,
-    /// Requests per minute per API key with this role (none = unlimited).
+    /// Limits for each API key with this role (a key's own limits apply too, the lower wins).
     #[serde(default)]
-    pub requests_per_minute: Option<u32>,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -377,9 +390,9 @@ pub struct ApiKeyConfig {
     pub role: String,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
-    /// Requests per minute for this key (the role's limit still applies if lower).
+    /// This key's own limits (its role's still apply where they are lower).
     #[serde(default)]
-    pub requests_per_minute: Option<u32>,
+    pub limits: LimitsConfig,
     /// A revoked key stays on record and is refused with 401 `api_key_revoked`.
     #[serde(default)]
     pub revoked: bool,
@@ -390,6 +403,69 @@ pub struct ApiKeyConfig {
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     pub name: String,
+    /// Limits shared by all of the tenant's keys together.
     #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// Limits of a role (per key), a key or a tenant. Every one is optional: absent means unlimited.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
     pub requests_per_minute: Option<u32>,
+    /// Input plus output tokens per minute: an estimate is taken before the call and corrected
+    /// with the real usage after it.
+    pub tokens_per_minute: Option<u64>,
+    /// Requests in flight at once (streams count until they end).
+    pub max_concurrent_requests: Option<u32>,
+    /// Spend per UTC day, in USD.
+    pub daily_budget_usd: Option<f64>,
+    /// Spend per UTC calendar month, in USD.
+    pub monthly_budget_usd: Option<f64>,
+}
+
+/// The price table budgets and cost accounting use.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricesConfig {
+    /// A LiteLLM-format price file (`model_prices_and_context_window.json`) that replaces the
+    /// bundled table.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Per-model prices in USD per million tokens, over the table.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelPriceConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPriceConfig {
+    pub input_per_million: f64,
+    pub output_per_million: f64,
+    /// Defaults to the input price.
+    #[serde(default)]
+    pub cache_read_per_million: Option<f64>,
+    /// Defaults to the input price.
+    #[serde(default)]
+    pub cache_write_per_million: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetsConfig {
+    /// Output tokens assumed for a request that sets no `max_tokens`, when reserving budget
+    /// and tokens-per-minute before the call.
+    pub default_output_tokens: u64,
+    /// Spend levels (percent of a budget) that are logged and counted once per period as a
+    /// budget alert.
+    pub alert_thresholds_percent: Vec<u32>,
+}
+
+impl Default for BudgetsConfig {
+    fn default() -> Self {
+        BudgetsConfig {
+            default_output_tokens: 1024,
+            alert_thresholds_percent: vec![80, 90, 100],
+        }
+    }
 }

@@ -34,6 +34,7 @@ pub struct Snapshot {
     pub routing: RoutingSettings,
     /// Redis shared state, when configured (else in-process).
     pub redis: Option<crate::state::RedisSettings>,
+    pub budgets: crate::policy::limits::BudgetSettings,
 }
 
 /// A compiled routing rule.
@@ -105,6 +106,8 @@ pub struct Route {
     pub embeddings_endpoint: Option<reqwest::Url>,
     /// Metric handles for this model on this channel, registered once.
     pub metrics: Arc<RouteMetrics>,
+    /// USD per token for the upstream model (else the served name), from the price table.
+    pub price: Option<crate::accounting::prices::Price>,
 }
 
 pub struct Channel {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, header};
 use wildmatch::WildMatch;
 
-pub use limits::check_rate_limit;
+pub use limits::{Admission, Estimate, admit};
 
 use crate::config::{Snapshot, hash_key};
 use crate::error::{ErrorKind, GatewayError};
@@ -24,8 +24,8 @@ pub struct Principal {
     pub key_name: String,
     pub role: Arc<Role>,
     pub metadata: BTreeMap<String, String>,
-    /// Requests per minute for this key: its own limit or its role's, whichever is lower.
-    pub requests_per_minute: Option<u32>,
+    /// This key's limits: its own and its role's, the lower of each.
+    pub limits: Limits,
     /// The tenant the key belongs to (`metadata.tenant`), when the config lists it.
     pub tenant: Option<Arc<Tenant>>,
     /// Revoked keys are kept so that their callers hear why they are refused.
@@ -36,14 +36,47 @@ pub struct Principal {
 #[derive(Debug)]
 pub struct Tenant {
     pub name: String,
-    pub requests_per_minute: Option<u32>,
+    pub limits: Limits,
 }
 
 #[derive(Debug)]
 pub struct Role {
     pub name: String,
     pub models: Vec<ModelPattern>,
+    /// Limits for each key with this role.
+    pub limits: Limits,
+}
+
+/// The limits of a key, role or tenant; `None` is unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Limits {
     pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u64>,
+    pub max_concurrent_requests: Option<u32>,
+    pub daily_budget_micros: Option<u64>,
+    pub monthly_budget_micros: Option<u64>,
+}
+
+impl Limits {
+    /// The lower of each limit.
+    pub fn tighter(self, other: Limits) -> Limits {
+        fn min<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        Limits {
+            requests_per_minute: min(self.requests_per_minute, other.requests_per_minute),
+            tokens_per_minute: min(self.tokens_per_minute, other.tokens_per_minute),
+            max_concurrent_requests: min(
+                self.max_concurrent_requests,
+                other.max_concurrent_requests,
+            ),
+            daily_budget_micros: min(self.daily_budget_micros, other.daily_budget_micros),
+            monthly_budget_micros: min(self.monthly_budget_micros, other.monthly_budget_micros),
+        }
+    }
 }
 
 impl Role {
@@ -163,7 +196,7 @@ mod tests {
                 ModelPattern::new("gpt-4o*"),
                 ModelPattern::new("claude-3-haiku"),
             ],
-            requests_per_minute: None,
+            limits: Limits::default(),
         };
         assert!(role.permits("gpt-4o"));
         assert!(role.permits("gpt-4o-mini"));

@@ -19,7 +19,8 @@ use crate::app::AppState;
 use crate::canonical::{EventStream, StreamEvent};
 use crate::config::{Route, Snapshot};
 use crate::error::{ErrorKind, GatewayError};
-use crate::policy::{self, limits::RateLimitStatus};
+use crate::policy::{self, Admission};
+use crate::state::RateStatus;
 use crate::protocols::{ClientProtocol, StreamEncoder, openai_embeddings};
 use crate::routing::{
     self,
@@ -41,8 +42,28 @@ struct Context {
     /// The route that served the request, once one has.
     route: Option<Arc<Route>>,
     attempts: u32,
-    rate_limit: Option<RateLimitStatus>,
+    /// The request's limits, until it is settled.
+    admission: Option<Admission>,
+    /// For the `x-ratelimit-*` headers: (limit, state) of the tightest requests and tokens
+    /// buckets.
+    rate_limits: [Option<(u64, RateStatus)>; 2],
 }
+
+impl Context {
+    /// Settles the request's limits with what it used; without a usage report the estimate
+    /// stays charged.
+    fn settle(&mut self, usage: Option<crate::canonical::Usage>) {
+        let Some(admission) = self.admission.take() else {
+            return;
+        };
+        if let Some(usage) = usage {
+            admission.settle(&usage, self.route.as_ref().and_then(|route| route.price));
+        }
+    }
+}
+
+/// How long a concurrency lease outlives the request timeout, should its node die holding it.
+const LEASE_SLACK: Duration = Duration::from_secs(60);
 
 /// `POST /v1/chat/completions` (OpenAI).
 pub async fn openai_chat_completions(
@@ -177,7 +198,8 @@ pub async fn serve_chat(
         model: "unknown".to_owned(),
         route: None,
         attempts: 0,
-        rate_limit: None,
+        admission: None,
+        rate_limits: [None, None],
     };
     let span = info_span!("request", request_id = %context.request_id, protocol = protocol.as_str(), model = field::Empty, channel = field::Empty);
     async {
@@ -186,6 +208,9 @@ pub async fn serve_chat(
             Ok(response) => response,
             Err(error) => {
                 tracing::info!(status = error.status.as_u16(), error = %error.message, "request failed");
+                if let Some(admission) = context.admission.take() {
+                    admission.refund();
+                }
                 record(&context, error.status.as_u16(), None, false);
                 protocol.error_response(&error)
             }
@@ -207,7 +232,6 @@ async fn handle(
     let principal =
         policy::authenticate_with_query(&snapshot, headers, context.query_key.as_deref())?;
     context.key_name.clone_from(&principal.key_name);
-    context.rate_limit = policy::check_rate_limit(&app.state, &principal).await?;
 
     let bytes = body::read(body, headers, &snapshot.server).await?;
     let payload = match context.protocol {
@@ -271,6 +295,34 @@ async fn handle(
     context.model = model.to_owned();
     tracing::Span::current().record("model", model);
 
+    // Limits and budgets, in one shared-state call, with estimates priced at the dearest
+    // channel that may serve the request.
+    let estimate = policy::Estimate {
+        input_tokens: payload.estimated_tokens(),
+        output_tokens: match &payload {
+            Payload::Chat(request) => request
+                .max_output_tokens
+                .unwrap_or(snapshot.budgets.default_output_tokens),
+            Payload::Embeddings(_) => 0,
+        },
+        price: routes
+            .iter()
+            .filter_map(|route| route.price)
+            .reduce(crate::accounting::prices::Price::max),
+    };
+    context.admission = policy::admit(
+        &app.state,
+        &principal,
+        &estimate,
+        &snapshot.budgets,
+        &context.request_id,
+        snapshot.server.request_timeout + LEASE_SLACK,
+    )
+    .await?;
+    if let Some(admission) = &context.admission {
+        context.rate_limits = [admission.requests, admission.tokens];
+    }
+
     let deadline = context.started + snapshot.server.request_timeout;
     let operation = match &payload {
         Payload::Chat(request) => Operation::Chat(request),
@@ -304,6 +356,7 @@ async fn handle(
                 (protocol, _) => protocol.encode_response(&answer),
             };
             record(context, 200, usage, false);
+            context.settle(usage);
             Ok(response)
         }
         Answer::Stream(events) => {
@@ -333,6 +386,7 @@ async fn handle(
                 ..Default::default()
             };
             record(context, 200, Some(usage), false);
+            context.settle(Some(usage));
             Ok(response)
         }
     }
@@ -418,17 +472,29 @@ fn decorate(headers: &mut HeaderMap, context: &Context) {
             HeaderValue::from(context.attempts),
         );
     }
-    if let Some(limit) = context.rate_limit {
+    const NAMES: [[&str; 3]; 2] = [
+        [
+            "x-ratelimit-limit-requests",
+            "x-ratelimit-remaining-requests",
+            "x-ratelimit-reset-requests",
+        ],
+        [
+            "x-ratelimit-limit-tokens",
+            "x-ratelimit-remaining-tokens",
+            "x-ratelimit-reset-tokens",
+        ],
+    ];
+    for (names, status) in NAMES.iter().zip(&context.rate_limits) {
+        let Some((limit, status)) = status else {
+            continue;
+        };
+        headers.insert(HeaderName::from_static(names[0]), HeaderValue::from(*limit));
         headers.insert(
-            HeaderName::from_static("x-ratelimit-limit-requests"),
-            HeaderValue::from(limit.limit),
+            HeaderName::from_static(names[1]),
+            HeaderValue::from(status.remaining),
         );
-        headers.insert(
-            HeaderName::from_static("x-ratelimit-remaining-requests"),
-            HeaderValue::from(limit.remaining),
-        );
-        if let Ok(reset) = HeaderValue::from_str(&go_duration(limit.reset)) {
-            headers.insert(HeaderName::from_static("x-ratelimit-reset-requests"), reset);
+        if let Ok(reset) = HeaderValue::from_str(&go_duration(status.reset)) {
+            headers.insert(HeaderName::from_static(names[2]), reset);
         }
     }
 }
@@ -445,7 +511,11 @@ fn go_duration(duration: Duration) -> String {
     }
 }
 
-fn stream_response(events: EventStream, encoder: StreamEncoder, context: &Context) -> Response {
+fn stream_response(
+    events: EventStream,
+    encoder: StreamEncoder,
+    context: &mut Context,
+) -> Response {
     let state = ClientStream {
         events,
         encoder,
@@ -459,7 +529,8 @@ fn stream_response(events: EventStream, encoder: StreamEncoder, context: &Contex
             model: context.model.clone(),
             route: context.route.clone(),
             attempts: context.attempts,
-            rate_limit: None,
+            admission: context.admission.take(),
+            rate_limits: [None, None],
         },
         first_token: false,
         outcome: None,
@@ -533,7 +604,9 @@ impl Drop for ClientStream {
     fn drop(&mut self) {
         let outcome = self.outcome.unwrap_or("client_cancelled");
         metrics::stream_ended(outcome);
-        record(&self.context, 200, self.encoder.usage(), true);
+        let usage = self.encoder.usage();
+        record(&self.context, 200, usage, true);
+        self.context.settle(usage);
     }
 }
 

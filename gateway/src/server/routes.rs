@@ -156,7 +156,7 @@ async fn ready(State(app): State<Arc<AppState>>) -> Response {
             .into_response();
     }
     // Degraded still serves (node-local limits), so it stays ready; the body says so.
-    let shared_state = match (&app.state, app.state.degraded()) {
+    let shared_state = match (&*app.state, app.state.degraded()) {
         (crate::state::SharedState::Local(_), _) => "local",
         (crate::state::SharedState::Redis(_), false) => "redis",
         (crate::state::SharedState::Redis(_), true) => "degraded",

@@ -1,10 +1,15 @@
-//! Shared state: the counters and buckets that several gateway nodes must agree on.
+//! Shared state: the buckets, leases and counters that several gateway nodes must agree on.
 //!
 //! One small type with two implementations: in-process (standalone) and Redis (cluster, where
 //! every node takes from the same buckets, so "20 requests per minute" admits 20 whether one node
 //! or ten serve the traffic). Callers never know which one they talk to. When Redis is
-//! unreachable the Redis state falls back to node-local buckets (fail-open, the default) or
-//! refuses (fail-closed), reconnects by itself, and reports itself degraded meanwhile.
+//! unreachable the Redis state falls back to node-local state (fail-open, the default) or
+//! refuses (fail-closed, per limit kind), reconnects by itself, and reports itself degraded
+//! meanwhile.
+//!
+//! A request is admitted with one [`Charge`] — every rate bucket, concurrency lease and budget
+//! reservation it needs, taken all or nothing in one step (one Lua script on Redis) — and later
+//! settled with what it really used.
 
 mod local;
 mod redis;
@@ -16,11 +21,112 @@ pub use redis::{RedisSettings, RedisState};
 
 use crate::error::GatewayError;
 
-/// The outcome of taking from a bucket.
+/// The length of a rate bucket's window: limits are per minute.
+pub const RATE_PERIOD: Duration = Duration::from_secs(60);
+
+/// The kinds of limit, for messages and for per-kind fail-closed settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Allowed { remaining: u32, reset: Duration },
-    Denied { retry_after: Duration },
+pub enum LimitKind {
+    Requests,
+    Tokens,
+    Concurrency,
+    Budget,
+}
+
+/// A GCRA bucket of `per_minute` units, from which the request takes `cost`.
+#[derive(Debug, Clone)]
+pub struct RateCharge {
+    pub bucket: String,
+    pub kind: LimitKind,
+    pub per_minute: u64,
+    pub cost: u64,
+}
+
+/// A concurrency lease: at most `limit` holders of `bucket` at once.
+#[derive(Debug, Clone)]
+pub struct LeaseCharge {
+    pub bucket: String,
+    pub limit: u32,
+}
+
+/// A budget reservation: `amount` micro-dollars against a counter of at most `limit`, which
+/// expires `ttl` from now (at the end of its period, plus slack).
+#[derive(Debug, Clone)]
+pub struct BudgetCharge {
+    pub bucket: String,
+    pub limit: u64,
+    pub amount: u64,
+    pub ttl: Duration,
+}
+
+/// Everything one request takes, all within one scope (a tenant, or a key without one), so that
+/// on Redis Cluster every key shares one slot.
+#[derive(Debug, Clone, Default)]
+pub struct Charge {
+    pub scope: String,
+    /// Identifies this request's concurrency leases.
+    pub lease_id: String,
+    /// How long a lease outlives a node that died without releasing it.
+    pub lease_ttl: Duration,
+    pub rates: Vec<RateCharge>,
+    pub leases: Vec<LeaseCharge>,
+    pub budgets: Vec<BudgetCharge>,
+}
+
+impl Charge {
+    pub fn is_empty(&self) -> bool {
+        self.rates.is_empty() && self.leases.is_empty() && self.budgets.is_empty()
+    }
+
+    pub fn has(&self, kind: LimitKind) -> bool {
+        match kind {
+            LimitKind::Concurrency => !self.leases.is_empty(),
+            LimitKind::Budget => !self.budgets.is_empty(),
+            kind => self.rates.iter().any(|rate| rate.kind == kind),
+        }
+    }
+}
+
+/// A rate bucket's state after a request was admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateStatus {
+    pub remaining: u64,
+    /// Until the bucket is full again.
+    pub reset: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Everything was taken: the rate buckets' state and each budget's counter after the
+    /// reservation, in the charge's order. `local` says the node-local fallback took it.
+    Admitted {
+        rates: Vec<RateStatus>,
+        budgets: Vec<u64>,
+        local: bool,
+    },
+    /// Nothing was taken, because of the charge's `rates[index]` …
+    RateLimited { index: usize, retry_after: Duration },
+    /// … or `leases[index]` is full …
+    Concurrency { index: usize },
+    /// … or `budgets[index]` has `spent` of its limit and cannot take the reservation.
+    OverBudget { index: usize, spent: u64 },
+}
+
+/// What an admitted request really used: its rate buckets of kind `Tokens` and its budgets are
+/// corrected from the estimate to these, and its leases are released.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    pub tokens: u64,
+    pub cost: u64,
+}
+
+/// A budget that crossed an alert threshold (percent) when a request was settled: reported once
+/// per budget, threshold and period, whichever node settles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crossing {
+    pub budget: usize,
+    pub percent: u32,
+    pub spent: u64,
 }
 
 /// The shared-state handle the request path uses.
@@ -34,21 +140,30 @@ impl SharedState {
         SharedState::Local(LocalState::default())
     }
 
-    /// Takes one unit from every bucket `(name, limit per period)`, or from none (one round
-    /// trip on Redis). `scope` groups buckets that must share a Redis Cluster slot (a tenant's).
-    pub async fn take_all(
-        &self,
-        scope: &str,
-        buckets: &[(String, u32)],
-        period: Duration,
-    ) -> Result<Decision, GatewayError> {
+    /// Takes the whole charge, or nothing (one round trip on Redis).
+    pub async fn admit(&self, charge: &Charge) -> Result<Verdict, GatewayError> {
         match self {
-            SharedState::Local(local) => Ok(local.take_all(buckets, period)),
-            SharedState::Redis(redis) => redis.take_all(scope, buckets, period).await,
+            SharedState::Local(local) => Ok(local.admit(charge)),
+            SharedState::Redis(redis) => redis.admit(charge).await,
         }
     }
 
-    /// `true` while a Redis state cannot reach Redis and serves from node-local buckets.
+    /// Corrects an admitted charge with what the request used and releases its leases; in the
+    /// same place (Redis or the node-local fallback) that admitted it.
+    pub async fn settle(
+        &self,
+        charge: &Charge,
+        used: Usage,
+        local: bool,
+        thresholds: &[u32],
+    ) -> Vec<Crossing> {
+        match self {
+            SharedState::Local(state) => state.settle(charge, used, thresholds),
+            SharedState::Redis(redis) => redis.settle(charge, used, local, thresholds).await,
+        }
+    }
+
+    /// `true` while a Redis state cannot reach Redis and serves from node-local state.
     pub fn degraded(&self) -> bool {
         match self {
             SharedState::Local(_) => false,

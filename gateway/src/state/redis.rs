@@ -1,7 +1,8 @@
-//! Shared state on Redis: GCRA rate buckets in one Lua script, one round trip per check.
+//! Shared state on Redis: a request's rate buckets, leases and budget reservations in one Lua
+//! script, one round trip; its settlement in a second one after the response.
 //!
-//! Keys are `<prefix>:{t:<scope>}:rl:<bucket>`: the hash tag puts every bucket of one tenant in
-//! one Redis Cluster slot, so a script only ever touches one slot. The script reads the clock
+//! Keys are `<prefix>:{t:<scope>}:<bucket>`: the hash tag puts every key of one tenant in one
+//! Redis Cluster slot, so a script only ever touches one slot. The script reads the clock
 //! with `TIME`, so every node agrees on "now" whatever its own clock says. A call that fails or
 //! takes longer than the timeout falls back to node-local buckets (or refuses, when fail-closed)
 //! and marks the state degraded until Redis answers again; the connection reconnects by itself.
@@ -14,40 +15,113 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{Decision, LocalState};
+use super::{Charge, Crossing, LimitKind, LocalState, RATE_PERIOD, RateStatus, Usage, Verdict};
 use crate::error::{ErrorKind, GatewayError};
 
-/// GCRA over several buckets at once, all or nothing: each KEYS[i] holds a theoretical arrival
-/// time in microseconds; ARGV[1] is the period, ARGV[i+1] bucket i's emission interval (µs).
-/// Returns {1, least remaining, reset_us} or {0, retry_after_us}.
-const GCRA: &str = r"
-local now = redis.call('TIME')
-now = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local period = tonumber(ARGV[1])
-local remaining = nil
-local reset = 0
-local retry = nil
-local updates = {}
-for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[i + 1])
-  local tat = tonumber(redis.call('GET', key) or now)
+/// Admits a charge all or nothing (see `LocalState`, which does the same steps).
+/// KEYS: the rate buckets, then the lease sets, then the budget counters.
+/// ARGV: #rates, #leases, #budgets, lease id, lease ttl (µs), rate period (µs); then per rate
+/// its emission interval (µs) and cost, per lease its limit, per budget its limit, amount and
+/// ttl (ms).
+/// Returns {1, remaining, reset_us, … per rate, counter … per budget}, or {0, kind, index, n}
+/// with kind 1 rate (n = retry after, µs), 2 lease, 3 budget (n = spent).
+const ADMIT: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local nr, nl, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local lease_id, lease_ttl, period = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local out = {1}
+local tats = {}
+local a = 7
+for i = 1, nr do
+  local interval, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 2
+  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
-  local new_tat = tat + interval
-  local allow_at = new_tat - period
-  if now < allow_at then
-    if retry == nil or allow_at - now > retry then retry = allow_at - now end
-  else
-    local left = math.floor((period - (new_tat - now)) / interval)
-    if remaining == nil or left < remaining then remaining = left end
-    if new_tat - now > reset then reset = new_tat - now end
-    updates[#updates + 1] = {key, new_tat}
+  local new_tat = tat + interval * cost
+  if now < new_tat - period then return {0, 1, i - 1, new_tat - period - now} end
+  tats[i] = new_tat
+  out[#out + 1] = math.floor((period - (new_tat - now)) / interval)
+  out[#out + 1] = new_tat - now
+end
+for i = 1, nl do
+  local key = KEYS[nr + i]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[a]) then return {0, 2, i - 1, 0} end
+  a = a + 1
+end
+local budgets = a
+for i = 1, nb do
+  local limit, amount = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 3
+  local spent = tonumber(redis.call('GET', KEYS[nr + nl + i]) or 0)
+  if spent >= limit or spent + amount > limit then return {0, 3, i - 1, spent} end
+  out[#out + 1] = spent + amount
+end
+for i = 1, nr do
+  redis.call('SET', KEYS[i], string.format('%d', tats[i]), 'PX', math.ceil((tats[i] - now) / 1000) + 1)
+end
+for i = 1, nl do
+  redis.call('ZADD', KEYS[nr + i], now + lease_ttl, lease_id)
+  redis.call('PEXPIRE', KEYS[nr + i], math.ceil(lease_ttl / 1000) + 1)
+end
+a = budgets
+for i = 1, nb do
+  redis.call('INCRBY', KEYS[nr + nl + i], ARGV[a + 1])
+  redis.call('PEXPIRE', KEYS[nr + nl + i], ARGV[a + 2])
+  a = a + 3
+end
+return out
+";
+
+/// Settles an admitted charge. KEYS: token buckets to correct, lease sets, budget counters.
+/// ARGV: #rates, #leases, #budgets, lease id, then per rate its interval (µs) and the token
+/// correction, per budget the cost correction, its ttl (ms) and limit, then the alert
+/// thresholds (percent). Returns {budget index, percent, spent, …} for thresholds first crossed.
+const SETTLE: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local nr, nl, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local lease_id = ARGV[4]
+local a = 5
+for i = 1, nr do
+  local interval, delta = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 2
+  local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
+  if tat > 0 then
+    local new_tat = tat + interval * delta
+    if new_tat > now then
+      redis.call('SET', KEYS[i], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+    else
+      redis.call('DEL', KEYS[i])
+    end
   end
 end
-if retry ~= nil then return {0, retry} end
-for _, update in ipairs(updates) do
-  redis.call('SET', update[1], update[2], 'PX', math.ceil((update[2] - now) / 1000) + 1)
+for i = 1, nl do
+  redis.call('ZREM', KEYS[nr + i], lease_id)
 end
-return {1, remaining or 0, reset}
+local thresholds = a + 3 * nb
+local out = {}
+for i = 1, nb do
+  local key = KEYS[nr + nl + i]
+  local delta, ttl, limit = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2])
+  a = a + 3
+  local spent = redis.call('INCRBY', key, delta)
+  if spent < 0 then
+    redis.call('SET', key, 0)
+    spent = 0
+  end
+  redis.call('PEXPIRE', key, ttl)
+  for t = thresholds, #ARGV do
+    local percent = tonumber(ARGV[t])
+    if spent * 100 >= limit * percent and redis.call('SET', key .. ':alert:' .. percent, 1, 'NX', 'PX', ttl) then
+      out[#out + 1] = i - 1
+      out[#out + 1] = percent
+      out[#out + 1] = spent
+    end
+  end
+end
+return out
 ";
 
 /// 1 while Redis is unreachable and limits are node-local.
@@ -60,13 +134,15 @@ pub struct RedisSettings {
     pub prefix: String,
     /// Longest wait for one Redis call before falling back.
     pub timeout: Duration,
-    /// Refuse requests instead of using node-local limits while Redis is unreachable.
-    pub fail_closed: bool,
+    /// The limit kinds whose requests are refused, instead of checked node-locally, while
+    /// Redis is unreachable.
+    pub fail_closed: Vec<LimitKind>,
 }
 
 pub struct RedisState {
     connection: ConnectionManager,
-    script: redis::Script,
+    admit: redis::Script,
+    settle: redis::Script,
     settings: RedisSettings,
     fallback: LocalState,
     degraded: AtomicBool,
@@ -79,8 +155,8 @@ impl RedisState {
         // Connecting is lazy (the first call), so a gateway starts while Redis is down. A failed
         // connection is not retried in the background with back-off (calls would wait on it):
         // the next call after a failure makes one fresh attempt, shared by the calls that arrive
-        // meanwhile, and every call is bounded by `take_all`'s own timeout. While Redis is
-        // refusing connections, calls fall back at once instead of after the timeout.
+        // meanwhile, and every call is bounded by the timeout. While Redis is refusing
+        // connections, calls fall back at once instead of after the timeout.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.timeout))
             .set_number_of_retries(0);
@@ -88,7 +164,8 @@ impl RedisState {
             .map_err(|error| format!("cannot use Redis URL: {error}"))?;
         Ok(RedisState {
             connection,
-            script: redis::Script::new(GCRA),
+            admit: redis::Script::new(ADMIT),
+            settle: redis::Script::new(SETTLE),
             settings,
             fallback: LocalState::default(),
             degraded: AtomicBool::new(false),
@@ -99,23 +176,14 @@ impl RedisState {
         self.degraded.load(Ordering::Relaxed)
     }
 
-    /// Takes one unit from every bucket `(name, limit per period)` of `scope`, or from none.
-    pub async fn take_all(
-        &self,
-        scope: &str,
-        buckets: &[(String, u32)],
-        period: Duration,
-    ) -> Result<Decision, GatewayError> {
+    fn key(&self, scope: &str, bucket: &str) -> String {
+        format!("{}:{{t:{scope}}}:{bucket}", self.settings.prefix)
+    }
+
+    /// Runs a script within the timeout, tracking whether Redis is reachable.
+    async fn run(&self, invocation: redis::ScriptInvocation<'_>) -> Option<Vec<i64>> {
         let call = async {
             let mut connection = self.connection.clone();
-            let mut invocation = self.script.prepare_invoke();
-            for (name, _) in buckets {
-                invocation.key(format!("{}:{{t:{scope}}}:rl:{name}", self.settings.prefix));
-            }
-            invocation.arg(period.as_micros() as u64);
-            for (_, limit) in buckets {
-                invocation.arg((period.as_micros() / u128::from((*limit).max(1))).max(1) as u64);
-            }
             invocation
                 .invoke_async::<Vec<i64>>(&mut connection)
                 .await
@@ -127,20 +195,7 @@ impl RedisState {
                     metrics::gauge!(DEGRADED).set(0.0);
                     tracing::info!("Redis is reachable again: shared limits are back");
                 }
-                let micros = |index: usize| {
-                    Duration::from_micros(
-                        reply.get(index).copied().unwrap_or_default().max(0) as u64
-                    )
-                };
-                Ok(match reply.first() {
-                    Some(1) => Decision::Allowed {
-                        remaining: reply.get(1).copied().unwrap_or_default().max(0) as u32,
-                        reset: micros(2),
-                    },
-                    _ => Decision::Denied {
-                        retry_after: micros(1),
-                    },
-                })
+                Some(reply)
             }
             outcome => {
                 let why = match outcome {
@@ -151,14 +206,165 @@ impl RedisState {
                     metrics::gauge!(DEGRADED).set(1.0);
                     tracing::warn!(error = %why, "Redis is unreachable: using node-local limits until it is back");
                 }
-                if self.settings.fail_closed {
-                    return Err(GatewayError::new(
-                        ErrorKind::Unavailable,
-                        "Rate limits cannot be checked right now (shared state unavailable); try again shortly.",
-                    ));
-                }
-                Ok(self.fallback.take_all(buckets, period))
+                None
             }
         }
     }
+
+    /// Takes the whole charge or nothing, in one script; node-local while Redis is away.
+    pub async fn admit(&self, charge: &Charge) -> Result<Verdict, GatewayError> {
+        let mut invocation = self.admit.prepare_invoke();
+        let keys = charge
+            .rates
+            .iter()
+            .map(|rate| &rate.bucket)
+            .chain(charge.leases.iter().map(|lease| &lease.bucket))
+            .chain(charge.budgets.iter().map(|budget| &budget.bucket));
+        for bucket in keys {
+            invocation.key(self.key(&charge.scope, bucket));
+        }
+        invocation
+            .arg(charge.rates.len())
+            .arg(charge.leases.len())
+            .arg(charge.budgets.len())
+            .arg(&charge.lease_id)
+            .arg(micros(charge.lease_ttl))
+            .arg(micros(RATE_PERIOD));
+        for rate in &charge.rates {
+            invocation.arg(interval_micros(rate.per_minute)).arg(rate.cost);
+        }
+        for lease in &charge.leases {
+            invocation.arg(lease.limit);
+        }
+        for budget in &charge.budgets {
+            invocation
+                .arg(budget.limit)
+                .arg(budget.amount)
+                .arg(budget.ttl.as_millis() as u64);
+        }
+        let Some(reply) = self.run(invocation).await else {
+            if let Some(kind) = self
+                .settings
+                .fail_closed
+                .iter()
+                .find(|kind| charge.has(**kind))
+            {
+                return Err(GatewayError::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "{} cannot be checked right now (shared state unavailable); try again shortly.",
+                        match kind {
+                            LimitKind::Requests => "Request rate limits",
+                            LimitKind::Tokens => "Token rate limits",
+                            LimitKind::Concurrency => "Concurrency limits",
+                            LimitKind::Budget => "Budgets",
+                        }
+                    ),
+                )
+                .with_code("shared_state_unavailable"));
+            }
+            return Ok(self.fallback.admit(charge));
+        };
+        let at = |index: usize| reply.get(index).copied().unwrap_or_default().max(0) as u64;
+        if reply.first() == Some(&1) {
+            let rates = (0..charge.rates.len())
+                .map(|i| RateStatus {
+                    remaining: at(1 + 2 * i),
+                    reset: Duration::from_micros(at(2 + 2 * i)),
+                })
+                .collect();
+            let first_budget = 1 + 2 * charge.rates.len();
+            let budgets = (0..charge.budgets.len())
+                .map(|i| at(first_budget + i))
+                .collect();
+            return Ok(Verdict::Admitted {
+                rates,
+                budgets,
+                local: false,
+            });
+        }
+        let index = at(2) as usize;
+        Ok(match at(1) {
+            1 => Verdict::RateLimited {
+                index,
+                retry_after: Duration::from_micros(at(3)),
+            },
+            2 => Verdict::Concurrency { index },
+            _ => Verdict::OverBudget {
+                index,
+                spent: at(3),
+            },
+        })
+    }
+
+    /// Corrects an admitted charge where it was admitted. A settlement Redis cannot take is
+    /// logged and dropped: the estimate stays charged and leases expire by themselves.
+    pub async fn settle(
+        &self,
+        charge: &Charge,
+        used: Usage,
+        local: bool,
+        thresholds: &[u32],
+    ) -> Vec<Crossing> {
+        if local {
+            return self.fallback.settle(charge, used, thresholds);
+        }
+        let tokens: Vec<_> = charge
+            .rates
+            .iter()
+            .filter(|rate| rate.kind == LimitKind::Tokens && rate.cost != used.tokens)
+            .collect();
+        let mut invocation = self.settle.prepare_invoke();
+        let keys = tokens
+            .iter()
+            .map(|rate| &rate.bucket)
+            .chain(charge.leases.iter().map(|lease| &lease.bucket))
+            .chain(charge.budgets.iter().map(|budget| &budget.bucket));
+        for bucket in keys {
+            invocation.key(self.key(&charge.scope, bucket));
+        }
+        invocation
+            .arg(tokens.len())
+            .arg(charge.leases.len())
+            .arg(charge.budgets.len())
+            .arg(&charge.lease_id);
+        for rate in &tokens {
+            invocation
+                .arg(interval_micros(rate.per_minute))
+                .arg(used.tokens as i64 - rate.cost as i64);
+        }
+        for budget in &charge.budgets {
+            invocation
+                .arg(used.cost as i64 - budget.amount as i64)
+                .arg(budget.ttl.as_millis() as u64)
+                .arg(budget.limit);
+        }
+        for percent in thresholds {
+            invocation.arg(percent);
+        }
+        let Some(reply) = self.run(invocation).await else {
+            tracing::warn!(
+                scope = %charge.scope,
+                "could not settle a request's limits in Redis: its estimate stays charged"
+            );
+            return Vec::new();
+        };
+        reply
+            .chunks_exact(3)
+            .map(|crossing| Crossing {
+                budget: crossing[0].max(0) as usize,
+                percent: crossing[1].max(0) as u32,
+                spent: crossing[2].max(0) as u64,
+            })
+            .collect()
+    }
+}
+
+fn micros(duration: Duration) -> u64 {
+    duration.as_micros() as u64
+}
+
+/// A bucket's emission interval: the period over its limit, at least 1 µs.
+fn interval_micros(per_minute: u64) -> u64 {
+    (micros(RATE_PERIOD) / per_minute.max(1)).max(1)
 }

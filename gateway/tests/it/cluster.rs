@@ -28,7 +28,7 @@ fn redis_url() -> String {
 
 fn node_config(redis_url: &str, prefix: &str, requests_per_minute: u32) -> String {
     format!(
-        "channels: [{{name: local, provider: mock, models: [m]}}]\nroles: [{{name: limited, models: [\"*\"], requests_per_minute: {requests_per_minute}}}]\napi_keys: [{{name: team, key: {KEY}, role: limited, metadata: {{tenant: acme}}}}]\nstate: {{redis_url: \"{redis_url}\", key_prefix: \"{prefix}\"}}\n"
+        "channels: [{{name: local, provider: mock, models: [m]}}]\nroles: [{{name: limited, models: [\"*\"], limits: {{requests_per_minute: {requests_per_minute}}}}}]\napi_keys: [{{name: team, key: {KEY}, role: limited, metadata: {{tenant: acme}}}}]\nstate: {{redis_url: \"{redis_url}\", key_prefix: \"{prefix}\"}}\n"
     )
 }
 
@@ -225,7 +225,7 @@ async fn tenant_and_key_limits_hold_across_nodes_and_tenants_stay_apart() {
     let url = redis_url();
     let prefix = format!("sbtest{:x}", fastrand::u64(..));
     let yaml = format!(
-        "channels: [{{name: local, provider: mock, models: [m]}}]\nroles: [{{name: open, models: [\"*\"]}}]\ntenants: [{{name: acme, requests_per_minute: 10}}, {{name: beta, requests_per_minute: 10}}]\napi_keys:\n  - {{name: acme-one, key: sk-acme-one-0001, role: open, metadata: {{tenant: acme}}}}\n  - {{name: acme-two, key: sk-acme-two-0002, role: open, metadata: {{tenant: acme}}}}\n  - {{name: beta-one, key: sk-beta-one-0001, role: open, metadata: {{tenant: beta}}, requests_per_minute: 3}}\nstate: {{redis_url: \"{url}\", key_prefix: \"{prefix}\"}}\n"
+        "channels: [{{name: local, provider: mock, models: [m]}}]\nroles: [{{name: open, models: [\"*\"]}}]\ntenants: [{{name: acme, limits: {{requests_per_minute: 10}}}}, {{name: beta, limits: {{requests_per_minute: 10}}}}]\napi_keys:\n  - {{name: acme-one, key: sk-acme-one-0001, role: open, metadata: {{tenant: acme}}}}\n  - {{name: acme-two, key: sk-acme-two-0002, role: open, metadata: {{tenant: acme}}}}\n  - {{name: beta-one, key: sk-beta-one-0001, role: open, metadata: {{tenant: beta}}, limits: {{requests_per_minute: 3}}}}\nstate: {{redis_url: \"{url}\", key_prefix: \"{prefix}\"}}\n"
     );
     let nodes = [Gateway::start(&yaml), Gateway::start(&yaml)];
     let http = client();

@@ -123,6 +123,12 @@ fn the_readme_configuration_reference_is_a_valid_config() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("readme.yaml");
     std::fs::write(&path, block).expect("write");
+    // The reference points `prices.file` at a LiteLLM-format file beside the config.
+    std::fs::write(
+        dir.path().join("model_prices.json"),
+        r#"{"gpt-4o": {"input_cost_per_token": 2.5e-6, "output_cost_per_token": 1e-5}}"#,
+    )
+    .expect("write prices");
     let output = Command::new(env!("CARGO_BIN_EXE_switchboard-gateway"))
         .arg("--config")
         .arg(&path)

@@ -210,7 +210,7 @@ async fn role_request_limits_answer_429_with_retry_after() {
     let fake = FakeProvider::start().await;
     let yaml = config(&fake.base_url(), "").replace(
         "  - name: full\n    models: [\"*\"]\n",
-        "  - name: full\n    models: [\"*\"]\n    requests_per_minute: 2\n",
+        "  - name: full\n    models: [\"*\"]\n    limits: {requests_per_minute: 2}\n",
     );
     let gateway = Gateway::start(&yaml);
     for remaining in ["1", "0"] {

@@ -34,6 +34,7 @@ fn anthropic_type(error: &GatewayError) -> &str {
         (ErrorKind::NotFound, _) => "not_found_error",
         (ErrorKind::PayloadTooLarge, _) => "request_too_large",
         (ErrorKind::RateLimited, _) => "rate_limit_error",
+        (ErrorKind::BudgetExceeded, _) | (_, 402) => "billing_error",
         (ErrorKind::GatewayTimeout, _) => "timeout_error",
         (ErrorKind::Unavailable, _) | (_, 529) => "overloaded_error",
         (ErrorKind::BadGateway | ErrorKind::Internal, _) => "api_error",

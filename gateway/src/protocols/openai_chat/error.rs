@@ -22,6 +22,7 @@ fn openai_type(error: &GatewayError) -> String {
         | ErrorKind::RequestTimeout
         | ErrorKind::UpstreamRejected => "invalid_request_error",
         ErrorKind::RateLimited => "rate_limit_error",
+        ErrorKind::BudgetExceeded => "insufficient_quota",
         ErrorKind::BadGateway | ErrorKind::Unavailable | ErrorKind::GatewayTimeout => {
             "upstream_error"
         }
