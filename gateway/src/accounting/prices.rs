@@ -29,7 +29,9 @@ impl Price {
             + usage.cache_read_tokens as f64 * self.cache_read
             + usage.cache_write_tokens as f64 * self.cache_write
             + usage.output_tokens as f64 * self.output;
-        (usd * 1e6).ceil().max(0.0) as u64
+        // Rounded to a millionth of a micro-dollar first, so that float noise (0.009 becoming
+        // 0.009000000000000001) does not round a whole micro-dollar up.
+        ((usd * 1e12).round() / 1e6).ceil().max(0.0) as u64
     }
 
     /// The dearer of two prices, field by field (an estimate that must not fall short).
@@ -151,6 +153,17 @@ mod tests {
             input_tokens: 1,
             ..Usage::default()
         };
+        let milli = Price {
+            input: 1e-3,
+            output: 1e-3,
+            ..Price::default()
+        };
+        let nine = Usage {
+            input_tokens: 4,
+            output_tokens: 5,
+            ..Usage::default()
+        };
+        assert_eq!(milli.cost_micros(&nine), 9000);
         assert_eq!(
             Price {
                 input: 1.5e-7,

@@ -30,8 +30,8 @@ use super::snapshot::{
 use crate::accounting::prices::{Price, PriceTable};
 use crate::policy::limits::BudgetSettings;
 use crate::policy::{Limits, ModelPattern, Principal, Role, Tenant};
-use crate::state::LimitKind;
 use crate::providers::{self, ProviderKind};
+use crate::state::LimitKind;
 use crate::telemetry::metrics::RouteMetrics;
 
 /// Looks up environment variables for `${VAR}` and `*_env` references.
@@ -242,7 +242,10 @@ fn price_table(compiler: &Compiler<'_>, raw: &PricesConfig) -> Result<PriceTable
             PriceTable::from_litellm_json(&text).map_err(|error| {
                 compiler.invalid(
                     "prices.file",
-                    format!("`{}` is not a LiteLLM-format price file: {error}", path.display()),
+                    format!(
+                        "`{}` is not a LiteLLM-format price file: {error}",
+                        path.display()
+                    ),
                 )
             })?
         }
@@ -305,9 +308,15 @@ fn limits(compiler: &Compiler<'_>, field: &str, raw: &LimitsConfig) -> Result<Li
         )),
         _ => Ok(()),
     };
-    at_least_one("requests_per_minute", raw.requests_per_minute.map(u64::from))?;
+    at_least_one(
+        "requests_per_minute",
+        raw.requests_per_minute.map(u64::from),
+    )?;
     at_least_one("tokens_per_minute", raw.tokens_per_minute)?;
-    at_least_one("max_concurrent_requests", raw.max_concurrent_requests.map(u64::from))?;
+    at_least_one(
+        "max_concurrent_requests",
+        raw.max_concurrent_requests.map(u64::from),
+    )?;
     let budget = |name: &str, value: Option<f64>| match value {
         Some(usd) if !(usd.is_finite() && (0.0..=1e12).contains(&usd)) => Err(compiler.invalid(
             format!("{field}.{name}"),
@@ -325,7 +334,10 @@ fn limits(compiler: &Compiler<'_>, field: &str, raw: &LimitsConfig) -> Result<Li
     })
 }
 
-fn fail_closed(compiler: &Compiler<'_>, raw: &FailClosedConfig) -> Result<Vec<LimitKind>, ConfigError> {
+fn fail_closed(
+    compiler: &Compiler<'_>,
+    raw: &FailClosedConfig,
+) -> Result<Vec<LimitKind>, ConfigError> {
     const ALL: [LimitKind; 4] = [
         LimitKind::Requests,
         LimitKind::Tokens,
@@ -831,7 +843,11 @@ fn tenants(
     for (index, tenant) in raw.iter().enumerate() {
         let compiled = Tenant {
             name: tenant.name.clone(),
-            limits: limits(compiler, &format!("tenants[{index}].limits"), &tenant.limits)?,
+            limits: limits(
+                compiler,
+                &format!("tenants[{index}].limits"),
+                &tenant.limits,
+            )?,
         };
         if tenants
             .insert(tenant.name.clone(), Arc::new(compiled))

@@ -116,7 +116,11 @@ impl Admission {
                 .iter()
                 .find(|rate| rate.kind == LimitKind::Tokens)
                 .map_or(0, |rate| rate.cost),
-            cost: self.charge.budgets.first().map_or(0, |budget| budget.amount),
+            cost: self
+                .charge
+                .budgets
+                .first()
+                .map_or(0, |budget| budget.amount),
         }
     }
 
@@ -190,7 +194,9 @@ pub async fn admit(
     ];
     let now = OffsetDateTime::now_utc();
     let mut charge = Charge {
-        scope: tenant.map_or(&principal.key_name, |tenant| &tenant.name).clone(),
+        scope: tenant
+            .map_or(&principal.key_name, |tenant| &tenant.name)
+            .clone(),
         lease_id: lease_id.to_owned(),
         lease_ttl,
         ..Charge::default()
@@ -356,9 +362,7 @@ fn usd(micros: u64) -> String {
     if micros % 10_000 == 0 {
         format!("{dollars:.2}")
     } else {
-        format!("{dollars:.6}")
-            .trim_end_matches('0')
-            .to_owned()
+        format!("{dollars:.6}").trim_end_matches('0').to_owned()
     }
 }
 
@@ -368,7 +372,10 @@ fn period_of(period: Period, now: OffsetDateTime) -> (String, OffsetDateTime) {
     match period {
         Period::Day => {
             let next = date.next_day().unwrap_or(date);
-            (format!("d{date}"), next.with_time(Time::MIDNIGHT).assume_utc())
+            (
+                format!("d{date}"),
+                next.with_time(Time::MIDNIGHT).assume_utc(),
+            )
         }
         Period::Month => {
             let (year, month) = match date.month() {

@@ -20,12 +20,12 @@ use crate::canonical::{EventStream, StreamEvent};
 use crate::config::{Route, Snapshot};
 use crate::error::{ErrorKind, GatewayError};
 use crate::policy::{self, Admission};
-use crate::state::RateStatus;
 use crate::protocols::{ClientProtocol, StreamEncoder, openai_embeddings};
 use crate::routing::{
     self,
     attempt::{Answer, Operation},
 };
+use crate::state::RateStatus;
 use crate::telemetry::metrics;
 
 /// What is known about a request so far, for its usage record.
@@ -511,11 +511,7 @@ fn go_duration(duration: Duration) -> String {
     }
 }
 
-fn stream_response(
-    events: EventStream,
-    encoder: StreamEncoder,
-    context: &mut Context,
-) -> Response {
+fn stream_response(events: EventStream, encoder: StreamEncoder, context: &mut Context) -> Response {
     let state = ClientStream {
         events,
         encoder,

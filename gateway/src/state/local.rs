@@ -18,9 +18,14 @@ enum Entry {
     Tat(Duration),
     /// Lease id → expiry.
     Leases(HashMap<String, Duration>),
-    Counter { value: u64, expires: Duration },
+    Counter {
+        value: u64,
+        expires: Duration,
+    },
     /// An alert already reported this period.
-    Marker { expires: Duration },
+    Marker {
+        expires: Duration,
+    },
 }
 
 /// Entries past this count trigger a sweep of expired ones.
@@ -41,7 +46,8 @@ impl Default for LocalState {
 }
 
 fn interval(per_minute: u64) -> Duration {
-    (RATE_PERIOD / u32::try_from(per_minute.max(1)).unwrap_or(u32::MAX)).max(Duration::from_nanos(1))
+    (RATE_PERIOD / u32::try_from(per_minute.max(1)).unwrap_or(u32::MAX))
+        .max(Duration::from_nanos(1))
 }
 
 impl LocalState {
@@ -162,8 +168,8 @@ impl LocalState {
         }
         let mut crossings = Vec::new();
         for (index, budget) in charge.budgets.iter().enumerate() {
-            let spent = (counter(&entries, &budget.bucket, now) + used.cost)
-                .saturating_sub(budget.amount);
+            let spent =
+                (counter(&entries, &budget.bucket, now) + used.cost).saturating_sub(budget.amount);
             entries.insert(
                 budget.bucket.clone(),
                 Entry::Counter {
@@ -241,7 +247,11 @@ mod tests {
 
     fn remaining(verdict: Verdict) -> u64 {
         match verdict {
-            Verdict::Admitted { rates, .. } => rates.iter().map(|rate| rate.remaining).min().unwrap_or(u64::MAX),
+            Verdict::Admitted { rates, .. } => rates
+                .iter()
+                .map(|rate| rate.remaining)
+                .min()
+                .unwrap_or(u64::MAX),
             denied => panic!("expected admitted, got {denied:?}"),
         }
     }
@@ -251,7 +261,10 @@ mod tests {
         let state = LocalState::default();
         let now = Duration::from_secs(100);
         for expected in (0..5).rev() {
-            assert_eq!(remaining(state.admit_at(&requests(&[("k", 5)]), now)), expected);
+            assert_eq!(
+                remaining(state.admit_at(&requests(&[("k", 5)]), now)),
+                expected
+            );
         }
         let Verdict::RateLimited { retry_after, .. } = state.admit_at(&requests(&[("k", 5)]), now)
         else {
@@ -286,10 +299,26 @@ mod tests {
         };
         assert_eq!(remaining(state.admit_at(&charge, now)), 400);
         // The request used 100 tokens, not 600: 500 come back.
-        state.settle_at(&charge, Usage { tokens: 100, cost: 0 }, &[], now);
+        state.settle_at(
+            &charge,
+            Usage {
+                tokens: 100,
+                cost: 0,
+            },
+            &[],
+            now,
+        );
         assert_eq!(remaining(state.admit_at(&charge, now)), 300);
         // This one used 900: the bucket is overdrawn and the next estimate must wait.
-        state.settle_at(&charge, Usage { tokens: 900, cost: 0 }, &[], now);
+        state.settle_at(
+            &charge,
+            Usage {
+                tokens: 900,
+                cost: 0,
+            },
+            &[],
+            now,
+        );
         assert!(matches!(
             state.admit_at(&charge, now),
             Verdict::RateLimited { .. }
@@ -309,17 +338,29 @@ mod tests {
             }],
             ..Charge::default()
         };
-        assert!(matches!(state.admit_at(&lease("a"), now), Verdict::Admitted { .. }));
-        assert!(matches!(state.admit_at(&lease("b"), now), Verdict::Admitted { .. }));
+        assert!(matches!(
+            state.admit_at(&lease("a"), now),
+            Verdict::Admitted { .. }
+        ));
+        assert!(matches!(
+            state.admit_at(&lease("b"), now),
+            Verdict::Admitted { .. }
+        ));
         assert_eq!(
             state.admit_at(&lease("c"), now),
             Verdict::Concurrency { index: 0 }
         );
         state.settle_at(&lease("a"), Usage { tokens: 0, cost: 0 }, &[], now);
-        assert!(matches!(state.admit_at(&lease("c"), now), Verdict::Admitted { .. }));
+        assert!(matches!(
+            state.admit_at(&lease("c"), now),
+            Verdict::Admitted { .. }
+        ));
         // Holders that never release (a crashed node) expire.
         let later = now + Duration::from_secs(31);
-        assert!(matches!(state.admit_at(&lease("d"), later), Verdict::Admitted { .. }));
+        assert!(matches!(
+            state.admit_at(&lease("d"), later),
+            Verdict::Admitted { .. }
+        ));
     }
 
     #[test]
@@ -341,10 +382,21 @@ mod tests {
         // 800 reserved: a third reservation of 400 would pass the limit.
         assert_eq!(
             state.admit_at(&charge, now),
-            Verdict::OverBudget { index: 0, spent: 800 }
+            Verdict::OverBudget {
+                index: 0,
+                spent: 800
+            }
         );
         // The first request cost 450 (800 - 400 + 450 = 850): the 80% alert fires once.
-        let crossings = state.settle_at(&charge, Usage { tokens: 0, cost: 450 }, &[80, 90], now);
+        let crossings = state.settle_at(
+            &charge,
+            Usage {
+                tokens: 0,
+                cost: 450,
+            },
+            &[80, 90],
+            now,
+        );
         assert_eq!(
             crossings,
             vec![Crossing {
@@ -354,9 +406,23 @@ mod tests {
             }]
         );
         // The second cost 10: 460 spent, no new alert even though 80% was already passed.
-        assert!(state.settle_at(&charge, Usage { tokens: 0, cost: 10 }, &[80, 90], now).is_empty());
+        assert!(
+            state
+                .settle_at(
+                    &charge,
+                    Usage {
+                        tokens: 0,
+                        cost: 10
+                    },
+                    &[80, 90],
+                    now
+                )
+                .is_empty()
+        );
         assert!(admitted(state.admit_at(&charge, now)));
         // The period ends: the counter starts again.
-        assert!(admitted(state.admit_at(&charge, now + Duration::from_secs(3601))));
+        assert!(admitted(
+            state.admit_at(&charge, now + Duration::from_secs(3601))
+        ));
     }
 }

@@ -231,7 +231,9 @@ impl RedisState {
             .arg(micros(charge.lease_ttl))
             .arg(micros(RATE_PERIOD));
         for rate in &charge.rates {
-            invocation.arg(interval_micros(rate.per_minute)).arg(rate.cost);
+            invocation
+                .arg(interval_micros(rate.per_minute))
+                .arg(rate.cost);
         }
         for lease in &charge.leases {
             invocation.arg(lease.limit);

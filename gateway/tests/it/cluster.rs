@@ -258,3 +258,58 @@ async fn tenant_and_key_limits_hold_across_nodes_and_tenants_stay_apart() {
     // Another tenant is untouched by acme's exhaustion; its key's own limit (3) is the lower one.
     assert_eq!(flood(&["sk-beta-one-0001"], 10).await, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_is_never_exceeded_across_nodes_and_concurrency_is_shared() {
+    let url = redis_url();
+    let prefix = format!("sbtest{:x}", fastrand::u64(..));
+    // Each request costs exactly $0.009 and is estimated at exactly that (a one-word prompt,
+    // `max_tokens: 5`, a longer reply cut to 5 tokens, $1,000 per million tokens): a budget of
+    // $0.09 pays for ten, whichever nodes serve them and however many arrive at once.
+    let yaml = format!(
+        "channels: [{{name: local, provider: mock, models: [m], mock: {{reply: \"one two three four five six\", latency_ms: 200}}}}]\n\
+         roles: [{{name: open, models: [\"*\"]}}]\n\
+         tenants: [{{name: acme, limits: {{daily_budget_usd: 0.09}}}}, {{name: busy, limits: {{max_concurrent_requests: 3}}}}]\n\
+         api_keys:\n  - {{name: acme-key, key: sk-acme-key-0001, role: open, metadata: {{tenant: acme}}}}\n  - {{name: busy-key, key: sk-busy-key-0001, role: open, metadata: {{tenant: busy}}}}\n\
+         prices: {{models: {{m: {{input_per_million: 1000, output_per_million: 1000}}}}}}\n\
+         state: {{redis_url: \"{url}\", key_prefix: \"{prefix}\"}}\n"
+    );
+    let nodes = [
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+    ];
+    let http = client();
+    let body = serde_json::json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]});
+    let flood = |key: &'static str, count: usize| {
+        let requests = (0..count).map(|index| {
+            let request = http
+                .post(nodes[index % 3].url("/v1/chat/completions"))
+                .bearer_auth(key)
+                .json(&body);
+            async move { request.send().await.expect("request").status().as_u16() }
+        });
+        join_all(requests)
+    };
+    let statuses = flood("sk-acme-key-0001", 40).await;
+    let paid = statuses.iter().filter(|status| **status == 200).count();
+    let refused = statuses.iter().filter(|status| **status == 402).count();
+    assert_eq!((paid, refused), (10, 30), "{statuses:?}");
+    // The budget stays spent for every node.
+    for node in &nodes {
+        let response = http
+            .post(node.url("/v1/chat/completions"))
+            .bearer_auth("sk-acme-key-0001")
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 402);
+    }
+
+    // Three at once for the busy tenant, across the three nodes.
+    let statuses = flood("sk-busy-key-0001", 9).await;
+    let served = statuses.iter().filter(|status| **status == 200).count();
+    let refused = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!((served, refused), (3, 6), "{statuses:?}");
+}

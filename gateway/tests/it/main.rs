@@ -11,6 +11,7 @@ mod embeddings;
 mod errors;
 mod gemini;
 mod lifecycle;
+mod limits;
 mod matrix;
 mod routing;
 mod sdk;

@@ -13,9 +13,7 @@ fn status_name(error: &GatewayError) -> &'static str {
         (ErrorKind::Authentication, _) | (_, 401) => "UNAUTHENTICATED",
         (ErrorKind::PermissionDenied, _) | (_, 403) => "PERMISSION_DENIED",
         (ErrorKind::NotFound, _) | (_, 404) => "NOT_FOUND",
-        (ErrorKind::RateLimited | ErrorKind::BudgetExceeded, _) | (_, 429) => {
-            "RESOURCE_EXHAUSTED"
-        }
+        (ErrorKind::RateLimited | ErrorKind::BudgetExceeded, _) | (_, 429) => "RESOURCE_EXHAUSTED",
         (ErrorKind::GatewayTimeout, _) | (_, 504) => "DEADLINE_EXCEEDED",
         (ErrorKind::Unavailable, _) | (_, 503) => "UNAVAILABLE",
         (ErrorKind::BadGateway | ErrorKind::Internal, _) => "INTERNAL",
