@@ -359,7 +359,7 @@ pub async fn admit(
 /// Micro-dollars as a USD amount for messages: `10.00`, `0.0042`.
 fn usd(micros: u64) -> String {
     let dollars = micros as f64 / 1e6;
-    if micros % 10_000 == 0 {
+    if micros.is_multiple_of(10_000) {
         format!("{dollars:.2}")
     } else {
         format!("{dollars:.6}").trim_end_matches('0').to_owned()
