@@ -29,7 +29,7 @@ impl AppState {
     pub fn new(snapshot: Snapshot, metrics: Option<PrometheusHandle>) -> Result<Arc<Self>, String> {
         let health = Health::new(snapshot.channels.len(), snapshot.routing.circuit);
         let state = match &snapshot.redis {
-            Some(settings) => SharedState::Redis(RedisState::new(settings.clone())?),
+            Some(settings) => SharedState::Redis(Box::new(RedisState::new(settings.clone())?)),
             None => SharedState::local(),
         };
         Ok(Arc::new(AppState {

@@ -115,6 +115,7 @@ async fn run(
     tracing::info!(%address, "switchboard gateway listening");
     let app = AppState::new(snapshot, Some(metrics)).map_err(|error| anyhow::anyhow!(error))?;
     switchboard_gateway::routing::probe::spawn(&app);
+    switchboard_gateway::routing::health::sync::spawn(&app);
     serve(listener, app, shutdown_signal()).await?;
     Ok(())
 }

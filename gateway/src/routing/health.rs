@@ -5,7 +5,12 @@
 //! consecutive failures or when a full window's error rate reaches `error_rate_threshold`. When
 //! the cool-down ends the channel is half-open: the next attempt is the probe; a success closes
 //! the circuit, a failure opens it again at once. Active probes (see `probe`) feed the same
-//! record. Sharing this state across nodes through Redis builds on the same record.
+//! record.
+//!
+//! In a cluster (shared state on Redis) each node also reports its outcomes and the circuits it
+//! opened on a short tick, and takes back what the cluster saw: a circuit opened on one node
+//! keeps every node off the channel, and an error rate only visible across the nodes' merged
+//! outcomes opens it too (see [`sync`]).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,6 +44,8 @@ pub struct Health {
     origin: Instant,
     settings: CircuitSettings,
     channels: Arc<[ChannelHealth]>,
+    /// Woken when a circuit opens, so the cluster hears of it at once rather than next tick.
+    opened: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -53,6 +60,29 @@ struct ChannelHealth {
     latency_us: AtomicU64,
     /// The latest outcomes: success and elapsed milliseconds.
     window: Mutex<std::collections::VecDeque<(bool, u32)>>,
+    /// Outcomes since the last report to the cluster.
+    unreported_ok: AtomicU32,
+    unreported_failed: AtomicU32,
+    /// The end (ms since `origin`) of a cool-down this node started and has not reported yet.
+    unreported_open_until_ms: AtomicU64,
+}
+
+/// What one node tells the cluster about a channel since its last report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Report {
+    pub ok: u32,
+    pub failed: u32,
+    /// A cool-down this node started: how long it has left.
+    pub open_for: Duration,
+}
+
+/// What the cluster knows about a channel: how long its circuit stays open (zero: closed) and
+/// every node's outcomes over the recent window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shared {
+    pub open_for: Duration,
+    pub ok: u64,
+    pub failed: u64,
 }
 
 /// Counts a request in flight on a channel until dropped.
@@ -91,6 +121,56 @@ impl Health {
                 .map(|_| ChannelHealth::default())
                 .collect::<Vec<_>>()
                 .into(),
+            opened: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Resolves when a circuit opens on this node.
+    pub async fn circuit_opened(&self) {
+        self.opened.notified().await;
+    }
+
+    /// Takes every channel's unreported outcomes and openings (in channel order).
+    pub fn take_reports(&self) -> Vec<Report> {
+        let now = self.now_ms();
+        self.channels
+            .iter()
+            .map(|health| {
+                let opened_until = health.unreported_open_until_ms.swap(0, Ordering::Relaxed);
+                Report {
+                    ok: health.unreported_ok.swap(0, Ordering::Relaxed),
+                    failed: health.unreported_failed.swap(0, Ordering::Relaxed),
+                    open_for: Duration::from_millis(opened_until.saturating_sub(now)),
+                }
+            })
+            .collect()
+    }
+
+    /// Applies the cluster's view of `channel`: an open circuit keeps it out here too, and a
+    /// merged error rate at the threshold over at least a window's worth of outcomes opens it.
+    pub fn apply_shared(&self, channel: usize, shared: Shared) {
+        let Some(health) = self.channels.get(channel) else {
+            return;
+        };
+        if !shared.open_for.is_zero() {
+            let until = self.now_ms() + shared.open_for.as_millis() as u64;
+            health.cooling_until_ms.fetch_max(until, Ordering::Relaxed);
+            return;
+        }
+        let total = shared.ok + shared.failed;
+        if total >= self.settings.window.max(1) as u64
+            && shared.failed as f64 / total as f64 >= self.settings.error_rate_threshold
+            && self.is_healthy(channel)
+        {
+            self.open(health);
+            if let Ok(mut last) = health.last_error.lock() {
+                last.get_or_insert_with(|| {
+                    format!(
+                        "cluster error rate {:.0}% over the last {total} requests",
+                        shared.failed as f64 * 100.0 / total as f64
+                    )
+                });
+            }
         }
     }
 
@@ -160,6 +240,10 @@ impl Health {
         if let Some(health) = self.channels.get(channel) {
             let until = self.now_ms() + duration.as_millis() as u64;
             health.cooling_until_ms.fetch_max(until, Ordering::Relaxed);
+            health
+                .unreported_open_until_ms
+                .fetch_max(until, Ordering::Relaxed);
+            self.opened.notify_one();
         }
     }
 
@@ -188,6 +272,11 @@ impl Health {
 
     /// Adds an outcome to the window; returns the window's error rate once it is full.
     fn push(&self, health: &ChannelHealth, ok: bool, elapsed: Duration) -> Option<f64> {
+        if ok {
+            health.unreported_ok.fetch_add(1, Ordering::Relaxed);
+        } else {
+            health.unreported_failed.fetch_add(1, Ordering::Relaxed);
+        }
         let mut window = health
             .window
             .lock()
@@ -203,6 +292,10 @@ impl Health {
     fn open(&self, health: &ChannelHealth) {
         let until = self.now_ms() + self.settings.cooldown.as_millis() as u64;
         health.cooling_until_ms.fetch_max(until, Ordering::Relaxed);
+        health
+            .unreported_open_until_ms
+            .fetch_max(until, Ordering::Relaxed);
+        self.opened.notify_one();
     }
 
     pub fn record_failure(&self, channel: usize, message: &str, elapsed: Duration) {
@@ -253,6 +346,51 @@ impl Health {
     }
 }
 
+/// Merging health across nodes through Redis.
+pub mod sync {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::app::AppState;
+    use crate::state::SharedState;
+
+    /// How often a node reports and learns; a circuit opening is reported at once.
+    pub const TICK: Duration = Duration::from_millis(500);
+
+    /// Starts the sync task when the shared state is on Redis; it runs for the life of the
+    /// process. While Redis is unreachable each node goes on with its own health record.
+    pub fn spawn(app: &Arc<AppState>) {
+        if !matches!(&*app.state, SharedState::Redis(_)) {
+            return;
+        }
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = app.health.circuit_opened() => {}
+                }
+                let SharedState::Redis(redis) = &*app.state else {
+                    return;
+                };
+                let snapshot = app.snapshot.load_full();
+                let reports = app.health.take_reports();
+                let names = snapshot
+                    .channels
+                    .iter()
+                    .map(|channel| channel.name.as_str());
+                if let Some(shared) = redis.sync_health(names.zip(reports)).await {
+                    for (channel, shared) in shared.into_iter().enumerate() {
+                        app.health.apply_shared(channel, shared);
+                    }
+                }
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,5 +429,59 @@ mod tests {
         }
         assert!(!health.is_healthy(0), "2 of 4 failed, never two in a row");
         assert_eq!(health.status(0).error_rate, Some(0.5));
+    }
+
+    #[test]
+    fn reports_carry_outcomes_and_openings_once_and_shared_state_applies() {
+        let settings = CircuitSettings {
+            failure_threshold: 2,
+            window: 4,
+            ..CircuitSettings::default()
+        };
+        let health = Health::new(2, settings);
+        health.record_success(0, Duration::from_millis(1));
+        health.record_failure(0, "boom", Duration::ZERO);
+        health.record_failure(0, "boom", Duration::ZERO);
+        let reports = health.take_reports();
+        assert_eq!((reports[0].ok, reports[0].failed), (1, 2));
+        assert!(reports[0].open_for > Duration::from_secs(29), "{reports:?}");
+        assert_eq!(reports[1], Report::default());
+        assert_eq!(health.take_reports()[0], Report::default(), "reported once");
+
+        // Another node's open circuit keeps channel 1 out here, without this node re-reporting it.
+        health.apply_shared(
+            1,
+            Shared {
+                open_for: Duration::from_secs(5),
+                ..Shared::default()
+            },
+        );
+        assert!(!health.is_healthy(1));
+        assert_eq!(health.take_reports()[1], Report::default());
+
+        // A merged error rate at the threshold opens a circuit no single node opened.
+        let fresh = Health::new(1, settings);
+        fresh.apply_shared(
+            0,
+            Shared {
+                open_for: Duration::ZERO,
+                ok: 1,
+                failed: 2,
+            },
+        );
+        assert!(fresh.is_healthy(0), "three outcomes are less than a window");
+        fresh.apply_shared(
+            0,
+            Shared {
+                open_for: Duration::ZERO,
+                ok: 2,
+                failed: 2,
+            },
+        );
+        assert!(!fresh.is_healthy(0));
+        assert!(
+            fresh.take_reports()[0].open_for > Duration::ZERO,
+            "and tells the cluster"
+        );
     }
 }

@@ -132,7 +132,7 @@ pub struct Crossing {
 /// The shared-state handle the request path uses.
 pub enum SharedState {
     Local(LocalState),
-    Redis(RedisState),
+    Redis(Box<RedisState>),
 }
 
 impl SharedState {

@@ -17,6 +17,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{Charge, Crossing, LimitKind, LocalState, RATE_PERIOD, RateStatus, Usage, Verdict};
 use crate::error::{ErrorKind, GatewayError};
+use crate::routing::health::{Report, Shared};
 
 /// Admits a charge all or nothing (see `LocalState`, which does the same steps).
 /// KEYS: the rate buckets, then the lease sets, then the budget counters.
@@ -124,6 +125,44 @@ end
 return out
 ";
 
+/// Merges node reports of channel health. Per channel, KEYS: its circuit (a string holding
+/// the open-until time, ms) and its outcomes (a hash of `ok:<bucket>` / `fail:<bucket>`
+/// counters per 5-second bucket); ARGV[1] the bucket length (ms), then per channel the node's
+/// new successes, failures and the cool-down it started (ms, 0: none). Returns per channel
+/// {ms the circuit stays open, successes, failures over this bucket and the one before}.
+const HEALTH: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local span = tonumber(ARGV[1])
+local bucket = math.floor(now / span)
+local out = {}
+for i = 1, #KEYS / 2 do
+  local circuit, outcomes = KEYS[2 * i - 1], KEYS[2 * i]
+  local a = 2 + 3 * (i - 1)
+  local ok, failed, open_for = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local open_until = tonumber(redis.call('GET', circuit) or 0)
+  if open_for > 0 and now + open_for > open_until then
+    open_until = now + open_for
+    redis.call('SET', circuit, string.format('%d', open_until), 'PX', open_for)
+  end
+  if ok > 0 then redis.call('HINCRBY', outcomes, 'ok:' .. bucket, ok) end
+  if failed > 0 then redis.call('HINCRBY', outcomes, 'fail:' .. bucket, failed) end
+  redis.call('HDEL', outcomes, 'ok:' .. (bucket - 2), 'fail:' .. (bucket - 2))
+  redis.call('PEXPIRE', outcomes, 2 * span)
+  local function count(field)
+    return tonumber(redis.call('HGET', outcomes, field .. bucket) or 0)
+      + tonumber(redis.call('HGET', outcomes, field .. (bucket - 1)) or 0)
+  end
+  out[#out + 1] = math.max(0, open_until - now)
+  out[#out + 1] = count('ok:')
+  out[#out + 1] = count('fail:')
+end
+return out
+";
+
+/// The length of one bucket of merged channel outcomes; the error rate spans two.
+const HEALTH_BUCKET: Duration = Duration::from_secs(5);
+
 /// 1 while Redis is unreachable and limits are node-local.
 const DEGRADED: &str = "switchboard_shared_state_degraded";
 
@@ -143,6 +182,7 @@ pub struct RedisState {
     connection: ConnectionManager,
     admit: redis::Script,
     settle: redis::Script,
+    health: redis::Script,
     settings: RedisSettings,
     fallback: LocalState,
     degraded: AtomicBool,
@@ -166,6 +206,7 @@ impl RedisState {
             connection,
             admit: redis::Script::new(ADMIT),
             settle: redis::Script::new(SETTLE),
+            health: redis::Script::new(HEALTH),
             settings,
             fallback: LocalState::default(),
             degraded: AtomicBool::new(false),
@@ -359,6 +400,49 @@ impl RedisState {
                 spent: crossing[2].max(0) as u64,
             })
             .collect()
+    }
+}
+
+impl RedisState {
+    /// Reports this node's channel outcomes and openings, named by channel, and returns the
+    /// cluster's view of each, in the same order; `None` while Redis is unreachable.
+    pub async fn sync_health<'a>(
+        &self,
+        reports: impl Iterator<Item = (&'a str, Report)>,
+    ) -> Option<Vec<Shared>> {
+        let mut invocation = self.health.prepare_invoke();
+        invocation.arg(HEALTH_BUCKET.as_millis() as u64);
+        let mut channels = 0;
+        for (name, report) in reports {
+            // One hash tag for all channels: the script touches one slot.
+            invocation
+                .key(format!(
+                    "{}:{{health}}:circuit:{name}",
+                    self.settings.prefix
+                ))
+                .key(format!(
+                    "{}:{{health}}:outcomes:{name}",
+                    self.settings.prefix
+                ))
+                .arg(report.ok)
+                .arg(report.failed)
+                .arg(report.open_for.as_millis() as u64);
+            channels += 1;
+        }
+        if channels == 0 {
+            return Some(Vec::new());
+        }
+        let reply = self.run(invocation).await?;
+        Some(
+            reply
+                .chunks_exact(3)
+                .map(|channel| Shared {
+                    open_for: Duration::from_millis(channel[0].max(0) as u64),
+                    ok: channel[1].max(0) as u64,
+                    failed: channel[2].max(0) as u64,
+                })
+                .collect(),
+        )
     }
 }
 

@@ -313,3 +313,70 @@ async fn a_budget_is_never_exceeded_across_nodes_and_concurrency_is_shared() {
     let refused = statuses.iter().filter(|status| **status == 429).count();
     assert_eq!((served, refused), (3, 6), "{statuses:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_circuit_opened_by_one_node_moves_the_others() {
+    let url = redis_url();
+    let prefix = format!("sbtest{:x}", fastrand::u64(..));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("port")
+        .port();
+    // `dead` refuses connections: every attempt on it fails over to `backup`.
+    let yaml = format!(
+        "channels:\n  - {{name: dead, provider: openai, base_url: \"http://127.0.0.1:{closed}/v1\", api_key: sk-unused, models: [m], priority: 0}}\n  - {{name: backup, provider: mock, models: [m], priority: 1}}\n\
+         routing: {{strategy: failover, circuit: {{failure_threshold: 3, cooldown_ms: 60000}}}}\n\
+         roles: [{{name: open, models: [\"*\"]}}]\n\
+         api_keys: [{{name: team, key: {KEY}, role: open}}]\n\
+         state: {{redis_url: \"{url}\", key_prefix: \"{prefix}\"}}\n"
+    );
+    let nodes = [
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+    ];
+    let dead_is_healthy = |node: &Gateway| {
+        let node_url = node.url("/health/channels");
+        async move {
+            let health: serde_json::Value = client()
+                .get(node_url)
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("json");
+            health["channels"][0]["healthy"]
+                .as_bool()
+                .expect("a healthy flag")
+        }
+    };
+    for node in &nodes {
+        assert!(
+            dead_is_healthy(node).await,
+            "no node has seen a failure yet"
+        );
+    }
+    // The first node meets the dead channel three times and opens its circuit.
+    for _ in 0..3 {
+        let response = post(&nodes[0], "/v1/chat/completions", &chat_body("m", false)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-switchboard-attempts"], "2");
+    }
+    assert!(!dead_is_healthy(&nodes[0]).await);
+    // The others learn it from Redis on their next tick and never try `dead` themselves.
+    for node in &nodes[1..] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while dead_is_healthy(node).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the open circuit reached every node"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let response = post(node, "/v1/chat/completions", &chat_body("m", false)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-switchboard-channel"], "backup");
+        assert_eq!(response.headers()["x-switchboard-attempts"], "1");
+    }
+}
