@@ -373,11 +373,14 @@ fn redis_settings(
         return Ok(None);
     };
     let url = compiler.expand("state.redis_url", url)?;
-    if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://"))
-    {
+    let scheme_ok = |url: &str| {
+        let url = url.trim();
+        url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")
+    };
+    if !url.split(',').all(scheme_ok) || (!raw.cluster && url.contains(',')) {
         return Err(compiler.invalid(
             "state.redis_url",
-            "must be a redis:// (or rediss://, unix://) URL",
+            "must be a redis:// (or rediss://, unix://) URL; several, comma-separated, only with `cluster: true`",
         ));
     }
     if raw.timeout_ms == 0 {
@@ -388,6 +391,7 @@ fn redis_settings(
         prefix: raw.key_prefix.clone(),
         timeout: Duration::from_millis(raw.timeout_ms),
         fail_closed: fail_closed(compiler, &raw.fail_closed)?,
+        cluster: raw.cluster,
     }))
 }
 

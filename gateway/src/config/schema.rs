@@ -51,8 +51,11 @@ pub enum FailClosedConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StateConfig {
-    /// `redis://host:6379/0`; absent: standalone, in-process state.
+    /// `redis://host:6379/0`; absent: standalone, in-process state. With `cluster: true`, the
+    /// seed nodes of a Redis Cluster, comma-separated.
     pub redis_url: Option<String>,
+    /// Talk to a Redis Cluster (slots spread over several primaries).
+    pub cluster: bool,
     pub key_prefix: String,
     /// Longest wait for Redis before falling back to node-local limits.
     pub timeout_ms: u64,
@@ -66,6 +69,7 @@ impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
             redis_url: None,
+            cluster: false,
             key_prefix: "sb".to_owned(),
             timeout_ms: 100,
             fail_closed: FailClosedConfig::All(false),

@@ -13,7 +13,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 
 use super::{Charge, Crossing, LimitKind, LocalState, RATE_PERIOD, RateStatus, Usage, Verdict};
 use crate::error::{ErrorKind, GatewayError};
@@ -176,10 +181,66 @@ pub struct RedisSettings {
     /// The limit kinds whose requests are refused, instead of checked node-locally, while
     /// Redis is unreachable.
     pub fail_closed: Vec<LimitKind>,
+    /// `url` lists the seed nodes of a Redis Cluster (comma-separated).
+    pub cluster: bool,
+}
+
+/// One multiplexed connection to a single Redis (or Sentinel-managed primary), or a cluster
+/// connection that sends each script to the node owning its keys' slot.
+enum Connection {
+    Single(ConnectionManager),
+    Cluster {
+        client: ClusterClient,
+        /// Made on first use, so a gateway starts while the cluster is down.
+        connection: ArcSwapOption<ClusterConnection>,
+        connecting: tokio::sync::Mutex<()>,
+    },
+}
+
+impl Connection {
+    async fn invoke(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<Vec<i64>, String> {
+        match self {
+            Connection::Single(manager) => {
+                let mut connection = manager.clone();
+                invocation
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(|error| error.to_string())
+            }
+            Connection::Cluster {
+                client,
+                connection,
+                connecting,
+            } => {
+                let current = connection.load_full();
+                let mut cluster = match current {
+                    Some(cluster) => (*cluster).clone(),
+                    None => {
+                        let _one_at_a_time = connecting.lock().await;
+                        match connection.load_full() {
+                            Some(cluster) => (*cluster).clone(),
+                            None => {
+                                let made = client
+                                    .get_async_connection()
+                                    .await
+                                    .map_err(|error| error.to_string())?;
+                                connection.store(Some(Arc::new(made.clone())));
+                                made
+                            }
+                        }
+                    }
+                };
+                invocation
+                    .invoke_async(&mut cluster)
+                    .await
+                    .map_err(|error| error.to_string())
+            }
+        }
+    }
 }
 
 pub struct RedisState {
-    connection: ConnectionManager,
+    connection: Connection,
     admit: redis::Script,
     settle: redis::Script,
     health: redis::Script,
@@ -190,6 +251,34 @@ pub struct RedisState {
 
 impl RedisState {
     pub fn new(settings: RedisSettings) -> Result<Self, String> {
+        let connection = if settings.cluster {
+            let seeds: Vec<&str> = settings.url.split(',').map(str::trim).collect();
+            let client = ClusterClient::builder(seeds)
+                .connection_timeout(settings.timeout)
+                .response_timeout(settings.timeout)
+                .retries(0)
+                .build()
+                .map_err(|error| format!("cannot use Redis Cluster URLs: {error}"))?;
+            Connection::Cluster {
+                client,
+                connection: ArcSwapOption::empty(),
+                connecting: tokio::sync::Mutex::new(()),
+            }
+        } else {
+            Connection::Single(Self::single(&settings)?)
+        };
+        Ok(RedisState {
+            connection,
+            admit: redis::Script::new(ADMIT),
+            settle: redis::Script::new(SETTLE),
+            health: redis::Script::new(HEALTH),
+            settings,
+            fallback: LocalState::default(),
+            degraded: AtomicBool::new(false),
+        })
+    }
+
+    fn single(settings: &RedisSettings) -> Result<ConnectionManager, String> {
         let client = redis::Client::open(settings.url.as_str())
             .map_err(|error| format!("cannot use Redis URL: {error}"))?;
         // Connecting is lazy (the first call), so a gateway starts while Redis is down. A failed
@@ -200,17 +289,8 @@ impl RedisState {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.timeout))
             .set_number_of_retries(0);
-        let connection = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|error| format!("cannot use Redis URL: {error}"))?;
-        Ok(RedisState {
-            connection,
-            admit: redis::Script::new(ADMIT),
-            settle: redis::Script::new(SETTLE),
-            health: redis::Script::new(HEALTH),
-            settings,
-            fallback: LocalState::default(),
-            degraded: AtomicBool::new(false),
-        })
+        ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|error| format!("cannot use Redis URL: {error}"))
     }
 
     pub fn degraded(&self) -> bool {
@@ -223,14 +303,8 @@ impl RedisState {
 
     /// Runs a script within the timeout, tracking whether Redis is reachable.
     async fn run(&self, invocation: redis::ScriptInvocation<'_>) -> Option<Vec<i64>> {
-        let call = async {
-            let mut connection = self.connection.clone();
-            invocation
-                .invoke_async::<Vec<i64>>(&mut connection)
-                .await
-                .map_err(|error| error.to_string())
-        };
-        match tokio::time::timeout(self.settings.timeout, call).await {
+        match tokio::time::timeout(self.settings.timeout, self.connection.invoke(&invocation)).await
+        {
             Ok(Ok(reply)) => {
                 if self.degraded.swap(false, Ordering::Relaxed) {
                     metrics::gauge!(DEGRADED).set(0.0);

@@ -116,9 +116,14 @@ struct OwnRedis {
 
 impl OwnRedis {
     fn start_on(port: u16) -> OwnRedis {
+        Self::start_with(port, &[])
+    }
+
+    fn start_with(port: u16, extra: &[&str]) -> OwnRedis {
         let dir = tempfile::tempdir().expect("dir");
         let child = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(extra)
             .current_dir(dir.path())
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -379,4 +384,111 @@ async fn a_circuit_opened_by_one_node_moves_the_others() {
         assert_eq!(response.headers()["x-switchboard-channel"], "backup");
         assert_eq!(response.headers()["x-switchboard-attempts"], "1");
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("port")
+        .port()
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let output = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli (installed with redis-server) runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_are_exact_on_a_three_primary_redis_cluster() {
+    let ports = [free_port(), free_port(), free_port()];
+    let _servers: Vec<OwnRedis> = ports
+        .iter()
+        .map(|port| {
+            OwnRedis::start_with(
+                *port,
+                &["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"],
+            )
+        })
+        .collect();
+    let addresses: Vec<String> = ports
+        .iter()
+        .map(|port| format!("127.0.0.1:{port}"))
+        .collect();
+    let mut create = vec!["--cluster", "create"];
+    create.extend(addresses.iter().map(String::as_str));
+    create.extend(["--cluster-replicas", "0", "--cluster-yes"]);
+    redis_cli(ports[0], &create);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ports
+        .iter()
+        .all(|port| redis_cli(*port, &["cluster", "info"]).contains("cluster_state:ok"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the three-primary cluster did not form"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Six tenants, whose hash tags spread over the three primaries; each may send 5 a minute.
+    let tenants: Vec<String> = (0..6).map(|index| format!("tenant{index}")).collect();
+    let mut yaml = "channels: [{name: local, provider: mock, models: [m]}]\nroles: [{name: open, models: [\"*\"]}]\ntenants:\n".to_owned();
+    for tenant in &tenants {
+        yaml += &format!("  - {{name: {tenant}, limits: {{requests_per_minute: 5}}}}\n");
+    }
+    yaml += "api_keys:\n";
+    for tenant in &tenants {
+        yaml += &format!(
+            "  - {{name: {tenant}-key, key: sk-{tenant}-key-0001, role: open, metadata: {{tenant: {tenant}}}}}\n"
+        );
+    }
+    yaml += &format!(
+        "state: {{cluster: true, redis_url: \"redis://{},redis://{}\"}}\n",
+        addresses[0], addresses[1]
+    );
+    let nodes = [
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+    ];
+    let http = client();
+    let requests = tenants.iter().flat_map(|tenant| {
+        let key = format!("sk-{tenant}-key-0001");
+        let nodes = &nodes;
+        let http = &http;
+        (0..12).map(move |index| {
+            let request = http
+                .post(nodes[index % 3].url("/v1/chat/completions"))
+                .bearer_auth(&key)
+                .json(&chat_body("m", false));
+            let tenant = tenant.clone();
+            async move {
+                (
+                    tenant,
+                    request.send().await.expect("request").status().as_u16(),
+                )
+            }
+        })
+    });
+    let outcomes = join_all(requests).await;
+    for tenant in &tenants {
+        let admitted = outcomes
+            .iter()
+            .filter(|(name, status)| name == tenant && *status == 200)
+            .count();
+        assert_eq!(admitted, 5, "{tenant}: {outcomes:?}");
+    }
+    for node in &nodes {
+        assert_eq!(shared_state(node).await, "redis");
+    }
+    // The buckets really are spread: more than one primary holds some.
+    let holding = ports
+        .iter()
+        .filter(|port| redis_cli(**port, &["dbsize"]).trim() != "0")
+        .count();
+    assert!(holding >= 2, "only {holding} primary holds keys");
 }
