@@ -189,12 +189,14 @@ pub struct RedisSettings {
 /// connection that sends each script to the node owning its keys' slot.
 enum Connection {
     Single(ConnectionManager),
-    Cluster {
-        client: ClusterClient,
-        /// Made on first use, so a gateway starts while the cluster is down.
-        connection: ArcSwapOption<ClusterConnection>,
-        connecting: tokio::sync::Mutex<()>,
-    },
+    Cluster(Box<Cluster>),
+}
+
+struct Cluster {
+    client: ClusterClient,
+    /// Made on first use, so a gateway starts while the cluster is down.
+    connection: ArcSwapOption<ClusterConnection>,
+    connecting: tokio::sync::Mutex<()>,
 }
 
 impl Connection {
@@ -207,11 +209,12 @@ impl Connection {
                     .await
                     .map_err(|error| error.to_string())
             }
-            Connection::Cluster {
-                client,
-                connection,
-                connecting,
-            } => {
+            Connection::Cluster(cluster) => {
+                let Cluster {
+                    client,
+                    connection,
+                    connecting,
+                } = &**cluster;
                 let current = connection.load_full();
                 let mut cluster = match current {
                     Some(cluster) => (*cluster).clone(),
@@ -259,11 +262,11 @@ impl RedisState {
                 .retries(0)
                 .build()
                 .map_err(|error| format!("cannot use Redis Cluster URLs: {error}"))?;
-            Connection::Cluster {
+            Connection::Cluster(Box::new(Cluster {
                 client,
                 connection: ArcSwapOption::empty(),
                 connecting: tokio::sync::Mutex::new(()),
-            }
+            }))
         } else {
             Connection::Single(Self::single(&settings)?)
         };
