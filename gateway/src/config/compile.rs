@@ -207,6 +207,17 @@ pub fn compile(
     let roles = roles(&compiler, &config.roles)?;
     let tenants = tenants(&compiler, &config.tenants)?;
     let principals = principals(&compiler, &config.api_keys, &roles, &tenants)?;
+    let mut model_limits = HashMap::new();
+    for (model, raw) in &config.model_limits {
+        let field = format!("model_limits.{model}");
+        if !routes.contains_key(model) {
+            return Err(compiler.invalid(
+                &field,
+                format!("`{model}` is not served by any channel (aliases resolve to served models; limit those)"),
+            ));
+        }
+        model_limits.insert(model.clone(), limits(&compiler, &field, raw)?);
+    }
 
     let model_names: BTreeSet<String> = routes.keys().chain(aliases.keys()).cloned().collect();
     Ok(Snapshot {
@@ -220,6 +231,7 @@ pub fn compile(
         routing,
         redis: redis_settings(&compiler, &config.state)?,
         budgets: budget_settings(&compiler, &config.budgets)?,
+        model_limits,
     })
 }
 

@@ -31,6 +31,9 @@ pub struct ConfigFile {
     pub api_keys: Vec<ApiKeyConfig>,
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+    /// Limits of a served model shared by every key and tenant (a provider quota, a spend cap).
+    #[serde(default)]
+    pub model_limits: BTreeMap<String, LimitsConfig>,
     /// Where limits and counters live: in this process (default) or in Redis, shared by every
     /// gateway node.
     #[serde(default)]

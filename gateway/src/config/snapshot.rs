@@ -35,6 +35,8 @@ pub struct Snapshot {
     /// Redis shared state, when configured (else in-process).
     pub redis: Option<crate::state::RedisSettings>,
     pub budgets: crate::policy::limits::BudgetSettings,
+    /// Served model → limits shared by all callers.
+    pub model_limits: HashMap<String, crate::policy::Limits>,
 }
 
 /// A compiled routing rule.

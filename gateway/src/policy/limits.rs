@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use time::{Date, Month, OffsetDateTime, Time};
 
-use super::Principal;
+use super::{Limits, Principal};
 use crate::accounting::prices::Price;
 use crate::error::{ErrorKind, GatewayError};
 use crate::state::{
@@ -59,6 +59,25 @@ impl Estimate {
 enum Owner {
     Key,
     Tenant,
+    Model,
+}
+
+impl Owner {
+    fn prefix(self) -> &'static str {
+        match self {
+            Owner::Key => "key",
+            Owner::Tenant => "tenant",
+            Owner::Model => "model",
+        }
+    }
+
+    fn describe(self, name: &str) -> String {
+        match self {
+            Owner::Key => format!("API key `{name}`"),
+            Owner::Tenant => format!("tenant `{name}`"),
+            Owner::Model => format!("model `{name}`"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -76,40 +95,89 @@ impl Period {
     }
 }
 
-/// A request that passed its limits. Settle it with [`Admission::settle`] once its usage is
-/// known, or [`Admission::refund`] when it used nothing; dropped unsettled (a client that went
-/// away mid-stream), it keeps its estimate charged and releases its concurrency leases.
-pub struct Admission {
-    state: Arc<SharedState>,
+/// One charge — the limits of one Redis hash tag — and who each of its entries belongs to.
+struct Part {
     charge: Charge,
+    /// Per rate bucket, in the charge's order.
+    rate_owners: Vec<(Owner, String)>,
+    lease_owners: Vec<(Owner, String)>,
+    budgets: Vec<(Owner, String, Period, OffsetDateTime)>,
+    /// Whether the node-local fallback admitted it (settled there too).
     local: bool,
-    /// For the `x-ratelimit-*-requests` headers: the tightest requests bucket.
-    pub requests: Option<(u64, RateStatus)>,
-    /// For the `x-ratelimit-*-tokens` headers: the tightest tokens bucket.
-    pub tokens: Option<(u64, RateStatus)>,
-    thresholds: Arc<[u32]>,
-    /// Each budget's owner and period, for alerts.
-    budgets: Vec<(String, Period)>,
-    settled: bool,
 }
 
-impl Admission {
-    /// Corrects the estimate with the real usage, priced at `price` (the serving channel's).
-    pub fn settle(self, usage: &crate::canonical::Usage, price: Option<Price>) {
-        let used = Usage {
-            tokens: usage.total(),
-            cost: price.map_or(0, |price| price.cost_micros(usage)),
-        };
-        self.finish(used);
+impl Part {
+    fn new(scope: String, lease_id: &str, lease_ttl: Duration) -> Part {
+        Part {
+            charge: Charge {
+                scope,
+                lease_id: lease_id.to_owned(),
+                lease_ttl,
+                ..Charge::default()
+            },
+            rate_owners: Vec::new(),
+            lease_owners: Vec::new(),
+            budgets: Vec::new(),
+            local: false,
+        }
     }
 
-    /// Gives back the whole estimate: the request failed before any upstream used anything.
-    pub fn refund(self) {
-        self.finish(Usage { tokens: 0, cost: 0 });
+    /// Adds everything `limits` asks of this request.
+    fn add(
+        &mut self,
+        owner: Owner,
+        name: &str,
+        limits: &Limits,
+        estimate: &Estimate,
+        now: OffsetDateTime,
+    ) {
+        let prefix = owner.prefix();
+        if let Some(limit) = limits.requests_per_minute {
+            self.charge.rates.push(RateCharge {
+                bucket: format!("{prefix}:{name}:rpm"),
+                kind: LimitKind::Requests,
+                per_minute: u64::from(limit),
+                cost: 1,
+            });
+            self.rate_owners.push((owner, name.to_owned()));
+        }
+        if let Some(limit) = limits.tokens_per_minute {
+            self.charge.rates.push(RateCharge {
+                bucket: format!("{prefix}:{name}:tpm"),
+                kind: LimitKind::Tokens,
+                per_minute: limit,
+                // A request larger than a whole minute's allowance goes when the bucket is full.
+                cost: estimate.tokens().clamp(1, limit),
+            });
+            self.rate_owners.push((owner, name.to_owned()));
+        }
+        if let Some(limit) = limits.max_concurrent_requests {
+            self.charge.leases.push(LeaseCharge {
+                bucket: format!("{prefix}:{name}:concurrent"),
+                limit,
+            });
+            self.lease_owners.push((owner, name.to_owned()));
+        }
+        for (period, limit) in [
+            (Period::Day, limits.daily_budget_micros),
+            (Period::Month, limits.monthly_budget_micros),
+        ] {
+            let Some(limit) = limit else { continue };
+            let (id, resets) = period_of(period, now);
+            self.charge.budgets.push(BudgetCharge {
+                bucket: format!("{prefix}:{name}:spend:{id}"),
+                limit,
+                amount: estimate.cost(),
+                ttl: (resets - now).unsigned_abs() + Duration::from_secs(3600),
+            });
+            self.budgets.push((owner, name.to_owned(), period, resets));
+        }
     }
 
-    fn estimate(&self) -> Usage {
+    /// What the charge took, as a usage: settling with it changes nothing but the leases.
+    fn taken(&self) -> Usage {
         Usage {
+            requests: 1,
             tokens: self
                 .charge
                 .rates
@@ -124,45 +192,183 @@ impl Admission {
         }
     }
 
-    fn finish(mut self, used: Usage) {
-        self.settled = true;
-        self.spawn_settlement(used);
+    /// Whether settling with `used` changes anything.
+    fn needs_settling(&self, used: &Usage) -> bool {
+        !self.charge.leases.is_empty()
+            || !self.charge.budgets.is_empty()
+            || self
+                .charge
+                .rates
+                .iter()
+                .any(|rate| rate.cost != used.of(rate))
     }
 
-    fn spawn_settlement(&mut self, used: Usage) {
-        let needs_settling = !self.charge.leases.is_empty()
-            || !self.charge.budgets.is_empty()
-            || self.charge.has(LimitKind::Tokens);
-        if !needs_settling {
+    /// Why the shared state refused this part, in the client's terms.
+    fn refusal(&self, verdict: Verdict, estimate: &Estimate, now: OffsetDateTime) -> GatewayError {
+        let owner = |owners: &[(Owner, String)], index: usize| {
+            owners
+                .get(index)
+                .map_or_else(String::new, |(owner, name)| owner.describe(name))
+        };
+        match verdict {
+            Verdict::RateLimited { index, retry_after } => {
+                let whose = owner(&self.rate_owners, index);
+                let rate = self.charge.rates.get(index);
+                let per_minute = rate.map_or(0, |rate| rate.per_minute);
+                let tokens = rate.is_some_and(|rate| rate.kind == LimitKind::Tokens);
+                metrics::counter!("switchboard_limit_denials_total", "kind" => if tokens { "tokens" } else { "requests" })
+                    .increment(1);
+                let message = if tokens {
+                    format!(
+                        "Rate limit reached for tokens: {whose} allows {per_minute} tokens per minute and this request needs about {}. Retry after {:.1}s.",
+                        estimate.tokens(),
+                        retry_after.as_secs_f64()
+                    )
+                } else {
+                    format!(
+                        "Rate limit reached for requests: {whose} allows {per_minute} requests per minute. Retry after {:.1}s.",
+                        retry_after.as_secs_f64()
+                    )
+                };
+                GatewayError::new(ErrorKind::RateLimited, message)
+                    .with_code("rate_limit_exceeded")
+                    .with_retry_after(Some(retry_after))
+            }
+            Verdict::Concurrency { index } => {
+                metrics::counter!("switchboard_limit_denials_total", "kind" => "concurrency")
+                    .increment(1);
+                GatewayError::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "Too many concurrent requests: {} allows {} at once. Retry when one of them finishes.",
+                        owner(&self.lease_owners, index),
+                        self.charge.leases.get(index).map_or(0, |lease| lease.limit)
+                    ),
+                )
+                .with_code("concurrency_limit_exceeded")
+                .with_retry_after(Some(Duration::from_secs(1)))
+            }
+            Verdict::OverBudget { index, spent } => {
+                metrics::counter!("switchboard_limit_denials_total", "kind" => "budget")
+                    .increment(1);
+                let (Some(budget), Some((owner, name, period, resets))) =
+                    (self.charge.budgets.get(index), self.budgets.get(index))
+                else {
+                    return GatewayError::new(ErrorKind::BudgetExceeded, "Budget exceeded.")
+                        .with_code("budget_exceeded");
+                };
+                let spent_part = if spent >= budget.limit {
+                    format!("is spent (${} used)", usd(spent))
+                } else {
+                    format!(
+                        "has ${} left, less than this request's estimated ${}",
+                        usd(budget.limit - spent),
+                        usd(budget.amount)
+                    )
+                };
+                GatewayError::new(
+                    ErrorKind::BudgetExceeded,
+                    format!(
+                        // Periods end at midnight UTC.
+                        "Budget exceeded: the {} budget of {} (${}) {spent_part}. It resets at {}T00:00:00Z.",
+                        period.adjective(),
+                        owner.describe(name),
+                        usd(budget.limit),
+                        resets.date(),
+                    ),
+                )
+                .with_code("budget_exceeded")
+                .with_retry_after(Some((*resets - now).unsigned_abs()))
+            }
+            Verdict::Admitted { .. } => GatewayError::new(
+                ErrorKind::Internal,
+                "a limit check was admitted and refused at once",
+            ),
+        }
+    }
+}
+
+/// A request that passed its limits. Settle it with [`Admission::settle`] once its usage is
+/// known, or [`Admission::refund`] when it used nothing; dropped unsettled (a client that went
+/// away mid-stream), it keeps its estimate charged and releases its concurrency leases.
+pub struct Admission {
+    state: Arc<SharedState>,
+    parts: Vec<Part>,
+    /// For the `x-ratelimit-*-requests` headers: the tightest requests bucket.
+    pub requests: Option<(u64, RateStatus)>,
+    /// For the `x-ratelimit-*-tokens` headers: the tightest tokens bucket.
+    pub tokens: Option<(u64, RateStatus)>,
+    thresholds: Arc<[u32]>,
+    settled: bool,
+}
+
+impl Admission {
+    /// Corrects the estimate with the real usage, priced at `price` (the serving channel's).
+    pub fn settle(mut self, usage: &crate::canonical::Usage, price: Option<Price>) {
+        self.settled = true;
+        let used = Usage {
+            requests: 1,
+            tokens: usage.total(),
+            cost: price.map_or(0, |price| price.cost_micros(usage)),
+        };
+        self.spawn_settlement(|_| used);
+    }
+
+    /// Gives back tokens and spend: the request failed before any upstream used anything. (It
+    /// still counts as a request.)
+    pub fn refund(mut self) {
+        self.settled = true;
+        self.spawn_settlement(|_| Usage {
+            requests: 1,
+            tokens: 0,
+            cost: 0,
+        });
+    }
+
+    fn spawn_settlement(&mut self, used: impl Fn(&Part) -> Usage) {
+        let parts: Vec<(Part, Usage)> = std::mem::take(&mut self.parts)
+            .into_iter()
+            .map(|part| {
+                let used = used(&part);
+                (part, used)
+            })
+            .filter(|(part, used)| part.needs_settling(used))
+            .collect();
+        if parts.is_empty() {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let state = self.state.clone();
-        let charge = std::mem::take(&mut self.charge);
-        let budgets = std::mem::take(&mut self.budgets);
         let thresholds = self.thresholds.clone();
-        let local = self.local;
         runtime.spawn(async move {
-            for crossing in state.settle(&charge, used, local, &thresholds).await {
-                let Some((owner, period)) = budgets.get(crossing.budget) else {
-                    continue;
-                };
-                let limit = charge.budgets[crossing.budget].limit;
-                metrics::counter!(
-                    "switchboard_budget_alerts_total",
-                    "budget" => format!("{owner} {}", period.adjective()),
-                    "percent" => crossing.percent.to_string(),
-                )
-                .increment(1);
-                tracing::warn!(
-                    budget = %format!("{owner} {}", period.adjective()),
-                    percent = crossing.percent,
-                    spent_usd = usd(crossing.spent),
-                    limit_usd = usd(limit),
-                    "budget alert: spend crossed a threshold"
-                );
+            for (part, used) in parts {
+                let crossings = state
+                    .settle(&part.charge, used, part.local, &thresholds)
+                    .await;
+                for crossing in crossings {
+                    let (Some((owner, name, period, _)), Some(budget)) = (
+                        part.budgets.get(crossing.budget),
+                        part.charge.budgets.get(crossing.budget),
+                    ) else {
+                        continue;
+                    };
+                    let label = format!("{} {}", owner.describe(name), period.adjective());
+                    metrics::counter!(
+                        "switchboard_budget_alerts_total",
+                        "budget" => label.clone(),
+                        "percent" => crossing.percent.to_string(),
+                    )
+                    .increment(1);
+                    tracing::warn!(
+                        budget = %label,
+                        percent = crossing.percent,
+                        spent_usd = usd(crossing.spent),
+                        limit_usd = usd(budget.limit),
+                        "budget alert: spend crossed a threshold"
+                    );
+                }
             }
         });
     }
@@ -171,187 +377,99 @@ impl Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         if !self.settled {
-            let estimate = self.estimate();
-            self.spawn_settlement(estimate);
+            self.spawn_settlement(Part::taken);
         }
     }
 }
 
-/// Checks and takes everything the request needs from its key's and tenant's limits, or
-/// answers why not: 429 for rates and concurrency, 402 for budgets.
+/// Checks and takes everything the request needs from its key's, tenant's and model's limits,
+/// or answers why not: 429 for rates and concurrency, 402 for budgets.
+///
+/// The key's and tenant's limits share the tenant's hash tag and go in one script; a model's
+/// limits span tenants, so they are a second script sent at the same time (pipelined on one
+/// Redis, in parallel on a Cluster). If either refuses, what the other took is given back.
 pub async fn admit(
     state: &Arc<SharedState>,
     principal: &Principal,
+    model: Option<(&str, &Limits)>,
     estimate: &Estimate,
     settings: &BudgetSettings,
     lease_id: &str,
     lease_ttl: Duration,
 ) -> Result<Option<Admission>, GatewayError> {
-    let tenant = principal.tenant.as_deref();
-    let scopes = [
-        Some((Owner::Key, principal.key_name.as_str(), &principal.limits)),
-        tenant.map(|tenant| (Owner::Tenant, tenant.name.as_str(), &tenant.limits)),
-    ];
     let now = OffsetDateTime::now_utc();
-    let mut charge = Charge {
-        scope: tenant
-            .map_or(&principal.key_name, |tenant| &tenant.name)
-            .clone(),
-        lease_id: lease_id.to_owned(),
-        lease_ttl,
-        ..Charge::default()
-    };
-    let mut owners = Vec::new();
-    let mut lease_owners = Vec::new();
-    let mut budgets = Vec::new();
-    for (owner, name, limits) in scopes.into_iter().flatten() {
-        let prefix = match owner {
-            Owner::Key => "key",
-            Owner::Tenant => "tenant",
-        };
-        if let Some(limit) = limits.requests_per_minute {
-            charge.rates.push(RateCharge {
-                bucket: format!("{prefix}:{name}:rpm"),
-                kind: LimitKind::Requests,
-                per_minute: u64::from(limit),
-                cost: 1,
-            });
-            owners.push((owner, name));
-        }
-        if let Some(limit) = limits.tokens_per_minute {
-            charge.rates.push(RateCharge {
-                bucket: format!("{prefix}:{name}:tpm"),
-                kind: LimitKind::Tokens,
-                per_minute: limit,
-                // A request larger than a whole minute's allowance goes when the bucket is full.
-                cost: estimate.tokens().clamp(1, limit),
-            });
-            owners.push((owner, name));
-        }
-        if let Some(limit) = limits.max_concurrent_requests {
-            charge.leases.push(LeaseCharge {
-                bucket: format!("{prefix}:{name}:concurrent"),
-                limit,
-            });
-            lease_owners.push((owner, name));
-        }
-        for (period, limit) in [
-            (Period::Day, limits.daily_budget_micros),
-            (Period::Month, limits.monthly_budget_micros),
-        ] {
-            let Some(limit) = limit else { continue };
-            let (id, resets) = period_of(period, now);
-            charge.budgets.push(BudgetCharge {
-                bucket: format!("{prefix}:{name}:spend:{id}"),
-                limit,
-                amount: estimate.cost(),
-                ttl: (resets - now).unsigned_abs() + Duration::from_secs(3600),
-            });
-            budgets.push((owner, name, period, resets));
-        }
+    let tenant = principal.tenant.as_deref();
+    let scope = tenant.map_or(&principal.key_name, |tenant| &tenant.name);
+    let mut own = Part::new(scope.clone(), lease_id, lease_ttl);
+    own.add(
+        Owner::Key,
+        &principal.key_name,
+        &principal.limits,
+        estimate,
+        now,
+    );
+    if let Some(tenant) = tenant {
+        own.add(Owner::Tenant, &tenant.name, &tenant.limits, estimate, now);
     }
-    if charge.is_empty() {
+    let mut parts = vec![own];
+    if let Some((name, limits)) = model {
+        let mut shared = Part::new(format!("model:{name}"), lease_id, lease_ttl);
+        shared.add(Owner::Model, name, limits, estimate, now);
+        parts.push(shared);
+    }
+    parts.retain(|part| !part.charge.is_empty());
+    if parts.is_empty() {
         return Ok(None);
     }
-    let describe = |(owner, name): (Owner, &str)| match owner {
-        Owner::Key => format!("API key `{name}`"),
-        Owner::Tenant => format!("tenant `{name}`"),
+    let verdicts =
+        futures_util::future::join_all(parts.iter().map(|part| state.admit(&part.charge))).await;
+    let mut admission = Admission {
+        state: state.clone(),
+        parts: Vec::with_capacity(parts.len()),
+        requests: None,
+        tokens: None,
+        thresholds: settings.alert_thresholds.clone(),
+        settled: false,
     };
-    match state.admit(&charge).await? {
-        Verdict::Admitted {
-            rates,
-            budgets: _,
-            local,
-        } => {
-            let tightest = |kind: LimitKind| {
-                charge
-                    .rates
-                    .iter()
-                    .zip(&rates)
-                    .filter(|(rate, _)| rate.kind == kind)
-                    .min_by_key(|(_, status)| status.remaining)
-                    .map(|(rate, status)| (rate.per_minute, *status))
-            };
-            Ok(Some(Admission {
-                requests: tightest(LimitKind::Requests),
-                tokens: tightest(LimitKind::Tokens),
-                state: state.clone(),
-                local,
-                thresholds: settings.alert_thresholds.clone(),
-                budgets: budgets
-                    .iter()
-                    .map(|(owner, name, period, _)| (describe((*owner, name)), *period))
-                    .collect(),
-                charge,
-                settled: false,
-            }))
+    let mut refusal = None;
+    for (mut part, verdict) in parts.into_iter().zip(verdicts) {
+        match verdict {
+            Ok(Verdict::Admitted { rates, local, .. }) => {
+                part.local = local;
+                for (rate, status) in part.charge.rates.iter().zip(rates) {
+                    let slot = match rate.kind {
+                        LimitKind::Tokens => &mut admission.tokens,
+                        _ => &mut admission.requests,
+                    };
+                    if slot.is_none_or(|(_, tightest)| status.remaining < tightest.remaining) {
+                        *slot = Some((rate.per_minute, status));
+                    }
+                }
+                admission.parts.push(part);
+            }
+            Ok(verdict) => {
+                refusal.get_or_insert_with(|| part.refusal(verdict, estimate, now));
+            }
+            Err(error) => {
+                refusal.get_or_insert(error);
+            }
         }
-        Verdict::RateLimited { index, retry_after } => {
-            let rate = &charge.rates[index.min(charge.rates.len() - 1)];
-            let whose = describe(owners[index.min(owners.len() - 1)]);
-            let message = match rate.kind {
-                LimitKind::Tokens => format!(
-                    "Rate limit reached for tokens: {whose} allows {} tokens per minute and this request needs about {}. Retry after {:.1}s.",
-                    rate.per_minute,
-                    estimate.tokens(),
-                    retry_after.as_secs_f64()
-                ),
-                _ => format!(
-                    "Rate limit reached for requests: {whose} allows {} requests per minute. Retry after {:.1}s.",
-                    rate.per_minute,
-                    retry_after.as_secs_f64()
-                ),
+    }
+    match refusal {
+        None => Ok(Some(admission)),
+        Some(error) => {
+            // Give back what the other part took: the request never happened. Awaited, so a
+            // caller that hears the refusal finds the other limits as they were.
+            admission.settled = true;
+            let nothing = Usage {
+                requests: 0,
+                tokens: 0,
+                cost: 0,
             };
-            metrics::counter!("switchboard_limit_denials_total", "kind" => match rate.kind {
-                LimitKind::Tokens => "tokens",
-                _ => "requests",
-            })
-            .increment(1);
-            Err(GatewayError::new(ErrorKind::RateLimited, message)
-                .with_code("rate_limit_exceeded")
-                .with_retry_after(Some(retry_after)))
-        }
-        Verdict::Concurrency { index } => {
-            let lease = &charge.leases[index.min(charge.leases.len() - 1)];
-            let whose = describe(lease_owners[index.min(lease_owners.len() - 1)]);
-            metrics::counter!("switchboard_limit_denials_total", "kind" => "concurrency")
-                .increment(1);
-            Err(GatewayError::new(
-                ErrorKind::RateLimited,
-                format!(
-                    "Too many concurrent requests: {whose} allows {} at once. Retry when one of them finishes.",
-                    lease.limit
-                ),
-            )
-            .with_code("concurrency_limit_exceeded")
-            .with_retry_after(Some(Duration::from_secs(1))))
-        }
-        Verdict::OverBudget { index, spent } => {
-            let budget = &charge.budgets[index.min(charge.budgets.len() - 1)];
-            let (owner, name, period, resets) = budgets[index.min(budgets.len() - 1)];
-            metrics::counter!("switchboard_limit_denials_total", "kind" => "budget").increment(1);
-            // Periods end at midnight UTC.
-            let reset = format!("{}T00:00:00Z", resets.date());
-            let spent_part = if spent >= budget.limit {
-                format!("is spent (${} used)", usd(spent))
-            } else {
-                format!(
-                    "has ${} left, less than this request's estimated ${}",
-                    usd(budget.limit - spent),
-                    usd(budget.amount)
-                )
-            };
-            Err(GatewayError::new(
-                ErrorKind::BudgetExceeded,
-                format!(
-                    "Budget exceeded: the {} budget of {} (${}) {spent_part}. It resets at {reset}.",
-                    period.adjective(),
-                    describe((owner, name)),
-                    usd(budget.limit),
-                ),
-            )
-            .with_code("budget_exceeded")
-            .with_retry_after(Some((resets - now).unsigned_abs())))
+            for part in std::mem::take(&mut admission.parts) {
+                state.settle(&part.charge, nothing, part.local, &[]).await;
+            }
+            Err(error)
         }
     }
 }

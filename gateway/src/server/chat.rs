@@ -313,6 +313,10 @@ async fn handle(
     context.admission = policy::admit(
         &app.state,
         &principal,
+        snapshot
+            .model_limits
+            .get_key_value(model)
+            .map(|(name, limits)| (name.as_str(), limits)),
         &estimate,
         &snapshot.budgets,
         &context.request_id,

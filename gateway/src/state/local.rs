@@ -149,15 +149,16 @@ impl LocalState {
         for rate in charge
             .rates
             .iter()
-            .filter(|rate| rate.kind == super::LimitKind::Tokens && rate.cost != used.tokens)
+            .filter(|rate| rate.cost != used.of(rate))
         {
             if let Some(Entry::Tat(tat)) = entries.get_mut(&rate.bucket) {
                 let step = interval(rate.per_minute);
                 let units = |n: u64| step * u32::try_from(n).unwrap_or(u32::MAX);
-                *tat = if used.tokens > rate.cost {
-                    *tat + units(used.tokens - rate.cost)
+                let used = used.of(rate);
+                *tat = if used > rate.cost {
+                    *tat + units(used - rate.cost)
                 } else {
-                    tat.saturating_sub(units(rate.cost - used.tokens)).max(now)
+                    tat.saturating_sub(units(rate.cost - used)).max(now)
                 };
             }
         }
@@ -302,6 +303,7 @@ mod tests {
         state.settle_at(
             &charge,
             Usage {
+                requests: 1,
                 tokens: 100,
                 cost: 0,
             },
@@ -313,6 +315,7 @@ mod tests {
         state.settle_at(
             &charge,
             Usage {
+                requests: 1,
                 tokens: 900,
                 cost: 0,
             },
@@ -350,7 +353,16 @@ mod tests {
             state.admit_at(&lease("c"), now),
             Verdict::Concurrency { index: 0 }
         );
-        state.settle_at(&lease("a"), Usage { tokens: 0, cost: 0 }, &[], now);
+        state.settle_at(
+            &lease("a"),
+            Usage {
+                requests: 1,
+                tokens: 0,
+                cost: 0,
+            },
+            &[],
+            now,
+        );
         assert!(matches!(
             state.admit_at(&lease("c"), now),
             Verdict::Admitted { .. }
@@ -391,6 +403,7 @@ mod tests {
         let crossings = state.settle_at(
             &charge,
             Usage {
+                requests: 1,
                 tokens: 0,
                 cost: 450,
             },
@@ -411,6 +424,7 @@ mod tests {
                 .settle_at(
                     &charge,
                     Usage {
+                        requests: 1,
                         tokens: 0,
                         cost: 10
                     },

@@ -112,12 +112,24 @@ pub enum Verdict {
     OverBudget { index: usize, spent: u64 },
 }
 
-/// What an admitted request really used: its rate buckets of kind `Tokens` and its budgets are
-/// corrected from the estimate to these, and its leases are released.
+/// What an admitted request really used: its rate buckets and budgets are corrected from what
+/// the charge took to these, and its leases are released.
 #[derive(Debug, Clone, Copy)]
 pub struct Usage {
+    /// 1, or 0 to give the request back (it was refused by another part of its limits).
+    pub requests: u64,
     pub tokens: u64,
     pub cost: u64,
+}
+
+impl Usage {
+    /// What `rate` should have taken, for this usage.
+    pub fn of(&self, rate: &RateCharge) -> u64 {
+        match rate.kind {
+            LimitKind::Tokens => self.tokens,
+            _ => self.requests,
+        }
+    }
 }
 
 /// A budget that crossed an alert threshold (percent) when a request was settled: reported once

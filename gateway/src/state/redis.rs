@@ -80,9 +80,9 @@ end
 return out
 ";
 
-/// Settles an admitted charge. KEYS: token buckets to correct, lease sets, budget counters.
-/// ARGV: #rates, #leases, #budgets, lease id, then per rate its interval (µs) and the token
-/// correction, per budget the cost correction, its ttl (ms) and limit, then the alert
+/// Settles an admitted charge. KEYS: rate buckets to correct, lease sets, budget counters.
+/// ARGV: #rates, #leases, #budgets, lease id, then per rate its interval (µs) and the
+/// correction (units), per budget the cost correction, its ttl (ms) and limit, then the alert
 /// thresholds (percent). Returns {budget index, percent, spent, …} for thresholds first crossed.
 const SETTLE: &str = r"
 local clock = redis.call('TIME')
@@ -429,13 +429,13 @@ impl RedisState {
         if local {
             return self.fallback.settle(charge, used, thresholds);
         }
-        let tokens: Vec<_> = charge
+        let corrected: Vec<_> = charge
             .rates
             .iter()
-            .filter(|rate| rate.kind == LimitKind::Tokens && rate.cost != used.tokens)
+            .filter(|rate| rate.cost != used.of(rate))
             .collect();
         let mut invocation = self.settle.prepare_invoke();
-        let keys = tokens
+        let keys = corrected
             .iter()
             .map(|rate| &rate.bucket)
             .chain(charge.leases.iter().map(|lease| &lease.bucket))
@@ -444,14 +444,14 @@ impl RedisState {
             invocation.key(self.key(&charge.scope, bucket));
         }
         invocation
-            .arg(tokens.len())
+            .arg(corrected.len())
             .arg(charge.leases.len())
             .arg(charge.budgets.len())
             .arg(&charge.lease_id);
-        for rate in &tokens {
+        for rate in &corrected {
             invocation
                 .arg(interval_micros(rate.per_minute))
-                .arg(used.tokens as i64 - rate.cost as i64);
+                .arg(used.of(rate) as i64 - rate.cost as i64);
         }
         for budget in &charge.budgets {
             invocation

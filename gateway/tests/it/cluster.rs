@@ -492,3 +492,53 @@ async fn limits_are_exact_on_a_three_primary_redis_cluster() {
         .count();
     assert!(holding >= 2, "only {holding} primary holds keys");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_limit_spans_tenants_and_refusals_elsewhere_give_it_back() {
+    let url = redis_url();
+    let prefix = format!("sbtest{:x}", fastrand::u64(..));
+    let yaml = format!(
+        "channels: [{{name: local, provider: mock, models: [m]}}]\n\
+         roles: [{{name: open, models: [\"*\"]}}]\n\
+         tenants: [{{name: small, limits: {{requests_per_minute: 3}}}}, {{name: large}}]\n\
+         model_limits: {{m: {{requests_per_minute: 8}}}}\n\
+         api_keys:\n  - {{name: small-key, key: sk-small-key-0001, role: open, metadata: {{tenant: small}}}}\n  - {{name: large-key, key: sk-large-key-0001, role: open, metadata: {{tenant: large}}}}\n\
+         state: {{redis_url: \"{url}\", key_prefix: \"{prefix}\"}}\n"
+    );
+    let nodes = [
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+        Gateway::start(&yaml),
+    ];
+    let http = client();
+    let flood = |key: &'static str| {
+        let requests = (0..10).map(|index| {
+            let request = http
+                .post(nodes[index % 3].url("/v1/chat/completions"))
+                .bearer_auth(key)
+                .json(&chat_body("m", false));
+            async move { request.send().await.expect("request") }
+        });
+        join_all(requests)
+    };
+    // `small` gets its 3; its 7 refused requests give back what they took from the model's 8.
+    let responses = flood("sk-small-key-0001").await;
+    assert_eq!(responses.iter().filter(|r| r.status() == 200).count(), 3);
+    // `large` has no limit of its own: the model's remaining 5 are its.
+    let mut served = 0;
+    let mut refusal = None;
+    for response in flood("sk-large-key-0001").await {
+        if response.status() == 200 {
+            served += 1;
+        } else {
+            refusal = Some(response);
+        }
+    }
+    assert_eq!(served, 5);
+    let body = crate::common::expect_openai_error(refusal.expect("a refusal"), 429).await;
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("model `m` allows 8 requests per minute"),
+        "{message}"
+    );
+}
