@@ -1,8 +1,9 @@
 //! Accounting: what each request used and where it went, recorded after the response without
 //! making the client wait.
 //!
-//! Here a record becomes metrics and a debug log line; prices, spend counters and the usage
-//! stream to the control plane attach to the same [`UsageRecord`].
+//! Here a record becomes metrics (tokens, and cost from the price table) and a debug log line;
+//! spend counters are settled by the policy layer from the same usage, and the usage stream to
+//! the control plane attaches to the same [`UsageRecord`].
 
 pub mod prices;
 
@@ -24,15 +25,22 @@ pub struct UsageRecord<'a> {
     pub status: u16,
     pub attempts: u32,
     pub usage: Option<Usage>,
+    /// The serving route's price, when the price table knows its model.
+    pub price: Option<prices::Price>,
     pub elapsed: Duration,
     pub stream: bool,
 }
 
 pub fn record(record: &UsageRecord<'_>) {
     let channel = record.channel.unwrap_or("none");
+    let cost = record
+        .usage
+        .as_ref()
+        .zip(record.price)
+        .map(|(usage, price)| price.cost_micros(usage));
     match record.route_metrics {
         Some(route) if record.status == 200 => {
-            route.served(record.protocol, record.usage.as_ref(), record.elapsed)
+            route.served(record.protocol, record.usage.as_ref(), cost, record.elapsed)
         }
         _ => metrics::request(
             record.protocol,
@@ -51,6 +59,7 @@ pub fn record(record: &UsageRecord<'_>) {
         attempts = record.attempts,
         input_tokens = record.usage.map(|usage| usage.total_input()),
         output_tokens = record.usage.map(|usage| usage.output_tokens),
+        cost_usd = cost.map(|micros| micros as f64 / 1e6),
         elapsed_ms = record.elapsed.as_millis() as u64,
         stream = record.stream,
         "usage"

@@ -219,6 +219,26 @@ pub fn compile(
         model_limits.insert(model.clone(), limits(&compiler, &field, raw)?);
     }
 
+    let budgeted = |limits: &Limits| {
+        limits.daily_budget_micros.is_some() || limits.monthly_budget_micros.is_some()
+    };
+    if roles.values().any(|role| budgeted(&role.limits))
+        || tenants.values().any(|tenant| budgeted(&tenant.limits))
+        || principals.values().any(|key| budgeted(&key.limits))
+        || model_limits.values().any(budgeted)
+    {
+        let unpriced: BTreeSet<&str> = routes
+            .iter()
+            .filter(|(_, served)| served.iter().any(|route| route.price.is_none()))
+            .map(|(model, _)| model.as_str())
+            .collect();
+        if !unpriced.is_empty() {
+            tracing::warn!(
+                models = ?unpriced,
+                "budgets are configured but these models have no price (add them under prices.models): their requests are not charged"
+            );
+        }
+    }
     let model_names: BTreeSet<String> = routes.keys().chain(aliases.keys()).cloned().collect();
     Ok(Snapshot {
         server,

@@ -454,6 +454,7 @@ fn record(context: &Context, status: u16, usage: Option<crate::canonical::Usage>
         status,
         attempts: context.attempts,
         usage,
+        price: context.route.as_ref().and_then(|route| route.price),
         elapsed: context.started.elapsed(),
         stream,
     });

@@ -15,6 +15,7 @@ pub const TOKENS: &str = "switchboard_tokens_total";
 pub const ATTEMPTS: &str = "switchboard_upstream_attempts_total";
 pub const ATTEMPT_DURATION: &str = "switchboard_upstream_attempt_duration_seconds";
 pub const STREAMS: &str = "switchboard_streams_total";
+pub const COST: &str = "switchboard_cost_microdollars_total";
 
 pub fn describe() {
     describe_counter!(
@@ -40,6 +41,10 @@ pub fn describe() {
         ATTEMPT_DURATION,
         Unit::Seconds,
         "Upstream attempt time until commit or failure"
+    );
+    describe_counter!(
+        COST,
+        "Spend in micro-dollars (USD / 1,000,000) by model and channel, from the price table"
     );
     describe_counter!(
         STREAMS,
@@ -73,6 +78,7 @@ pub struct RouteMetrics {
     tokens: [metrics::Counter; 5],
     attempts_ok: metrics::Counter,
     attempt_duration: metrics::Histogram,
+    cost: metrics::Counter,
 }
 
 const TOKEN_KINDS: [&str; 5] = ["input", "cache_read", "cache_write", "output", "reasoning"];
@@ -87,6 +93,7 @@ impl RouteMetrics {
                 counter!(TOKENS, "model" => model.clone(), "channel" => channel.clone(), "kind" => kind)
             }),
             attempts_ok: counter!(ATTEMPTS, "channel" => channel.clone(), "outcome" => "success"),
+            cost: counter!(COST, "model" => model.clone(), "channel" => channel.clone()),
             attempt_duration: histogram!(ATTEMPT_DURATION, "channel" => channel),
         }
     }
@@ -96,9 +103,18 @@ impl RouteMetrics {
         self.attempt_duration.record(elapsed.as_secs_f64());
     }
 
-    /// A request this route served with status 200.
-    pub fn served(&self, protocol: &'static str, usage: Option<&Usage>, elapsed: Duration) {
+    /// A request this route served with status 200, and what it cost (micro-dollars).
+    pub fn served(
+        &self,
+        protocol: &'static str,
+        usage: Option<&Usage>,
+        cost: Option<u64>,
+        elapsed: Duration,
+    ) {
         self.requests_ok.increment(1);
+        if let Some(cost) = cost.filter(|cost| *cost > 0) {
+            self.cost.increment(cost);
+        }
         histogram!(REQUEST_DURATION, "protocol" => protocol).record(elapsed.as_secs_f64());
         if let Some(usage) = usage {
             let counts = [

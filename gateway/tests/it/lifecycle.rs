@@ -167,7 +167,12 @@ async fn models_lists_what_the_callers_role_may_use() {
 #[tokio::test]
 async fn metrics_count_requests_and_tokens() {
     let fake = FakeProvider::start().await;
-    let gateway = Gateway::start(&config(&fake.base_url(), ""));
+    // A dollar a token makes the cost metric easy to check against the token counters.
+    let priced = format!(
+        "{}prices: {{models: {{gpt-test: {{input_per_million: 1000000, output_per_million: 1000000}}}}}}\n",
+        config(&fake.base_url(), "")
+    );
+    let gateway = Gateway::start(&priced);
     assert_eq!(
         post(&gateway, "/v1/chat/completions", &chat_body("fast", false))
             .await
@@ -193,6 +198,20 @@ async fn metrics_count_requests_and_tokens() {
         "{requests}"
     );
     assert!(metrics.contains("switchboard_tokens_total{"), "{metrics}");
+    let counter = |prefix: &str| -> u64 {
+        metrics
+            .lines()
+            .filter(|line| line.starts_with(prefix) && line.contains("model=\"gpt-test\""))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    let tokens = counter("switchboard_tokens_total{");
+    assert!(tokens > 0, "{metrics}");
+    assert_eq!(
+        counter("switchboard_cost_microdollars_total{"),
+        tokens * 1_000_000,
+        "{metrics}"
+    );
     assert!(
         metrics.contains(
             "switchboard_upstream_attempts_total{channel=\"primary\",outcome=\"success\"} 1"
