@@ -222,7 +222,9 @@ pub fn compile(
     let budgeted = |limits: &Limits| {
         limits.daily_budget_micros.is_some() || limits.monthly_budget_micros.is_some()
     };
-    if roles.values().any(|role| budgeted(&role.limits))
+    if roles
+        .values()
+        .any(|role| budgeted(&role.limits) || budgeted(&role.shared_limits))
         || tenants.values().any(|tenant| budgeted(&tenant.limits))
         || principals.values().any(|key| budgeted(&key.limits))
         || model_limits.values().any(budgeted)
@@ -857,6 +859,11 @@ fn roles(
                 .map(|glob| ModelPattern::new(glob))
                 .collect(),
             limits: limits(compiler, &format!("roles[{index}].limits"), &role.limits)?,
+            shared_limits: limits(
+                compiler,
+                &format!("roles[{index}].shared_limits"),
+                &role.shared_limits,
+            )?,
         };
         if roles
             .insert(role.name.clone(), Arc::new(compiled))

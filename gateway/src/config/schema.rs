@@ -379,6 +379,9 @@ pub struct RoleConfig {
     /// Limits for each API key with this role (a key's own limits apply too, the lower wins).
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Limits for all keys with this role together, whatever their tenant.
+    #[serde(default)]
+    pub shared_limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

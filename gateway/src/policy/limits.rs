@@ -59,6 +59,7 @@ impl Estimate {
 enum Owner {
     Key,
     Tenant,
+    Role,
     Model,
 }
 
@@ -67,6 +68,7 @@ impl Owner {
         match self {
             Owner::Key => "key",
             Owner::Tenant => "tenant",
+            Owner::Role => "role",
             Owner::Model => "model",
         }
     }
@@ -75,6 +77,7 @@ impl Owner {
         match self {
             Owner::Key => format!("API key `{name}`"),
             Owner::Tenant => format!("tenant `{name}`"),
+            Owner::Role => format!("role `{name}` (all its keys together)"),
             Owner::Model => format!("model `{name}`"),
         }
     }
@@ -382,12 +385,13 @@ impl Drop for Admission {
     }
 }
 
-/// Checks and takes everything the request needs from its key's, tenant's and model's limits,
-/// or answers why not: 429 for rates and concurrency, 402 for budgets.
+/// Checks and takes everything the request needs from its key's, tenant's, role's and model's
+/// limits, or answers why not: 429 for rates and concurrency, 402 for budgets.
 ///
-/// The key's and tenant's limits share the tenant's hash tag and go in one script; a model's
-/// limits span tenants, so they are a second script sent at the same time (pipelined on one
-/// Redis, in parallel on a Cluster). If either refuses, what the other took is given back.
+/// The key's and tenant's limits share the tenant's hash tag and go in one script; a role's
+/// shared limits and a model's span tenants, so they share another hash tag and are a second
+/// script sent at the same time (pipelined on one Redis, in parallel on a Cluster). If either
+/// refuses, what the other took is given back.
 pub async fn admit(
     state: &Arc<SharedState>,
     principal: &Principal,
@@ -411,12 +415,13 @@ pub async fn admit(
     if let Some(tenant) = tenant {
         own.add(Owner::Tenant, &tenant.name, &tenant.limits, estimate, now);
     }
-    let mut parts = vec![own];
+    let mut shared = Part::new("shared".to_owned(), lease_id, lease_ttl);
+    let role = &principal.role;
+    shared.add(Owner::Role, &role.name, &role.shared_limits, estimate, now);
     if let Some((name, limits)) = model {
-        let mut shared = Part::new(format!("model:{name}"), lease_id, lease_ttl);
         shared.add(Owner::Model, name, limits, estimate, now);
-        parts.push(shared);
     }
+    let mut parts = vec![own, shared];
     parts.retain(|part| !part.charge.is_empty());
     if parts.is_empty() {
         return Ok(None);

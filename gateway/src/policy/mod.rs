@@ -45,6 +45,8 @@ pub struct Role {
     pub models: Vec<ModelPattern>,
     /// Limits for each key with this role.
     pub limits: Limits,
+    /// Limits for all keys with this role together, across tenants.
+    pub shared_limits: Limits,
 }
 
 /// The limits of a key, role or tenant; `None` is unlimited.
@@ -197,6 +199,7 @@ mod tests {
                 ModelPattern::new("claude-3-haiku"),
             ],
             limits: Limits::default(),
+            shared_limits: Limits::default(),
         };
         assert!(role.permits("gpt-4o"));
         assert!(role.permits("gpt-4o-mini"));

@@ -245,3 +245,57 @@ async fn concurrent_requests_beyond_the_limit_are_refused_until_one_finishes() {
         .await
     );
 }
+
+#[tokio::test]
+async fn a_roles_shared_limit_counts_all_its_keys_across_tenants() {
+    let gateway = Gateway::start(
+        "channels: [{name: local, provider: mock, models: [m]}]\n\
+         roles: [{name: interns, models: [\"*\"], limits: {requests_per_minute: 3}, shared_limits: {requests_per_minute: 4}}]\n\
+         tenants: [{name: acme}, {name: beta}]\n\
+         api_keys:\n  - {name: acme-intern, key: sk-acme-intern-01, role: interns, metadata: {tenant: acme}}\n  - {name: beta-intern, key: sk-beta-intern-01, role: interns, metadata: {tenant: beta}}\n",
+    );
+    // Each key may send 3 a minute, but the role's 4 are shared by both tenants' keys.
+    let mut served = 0;
+    for _ in 0..3 {
+        for key in ["sk-acme-intern-01", "sk-beta-intern-01"] {
+            if send(&gateway, key, &chat(5)).await.status() == 200 {
+                served += 1;
+            }
+        }
+    }
+    assert_eq!(served, 4);
+    let body = expect_openai_error(send(&gateway, "sk-beta-intern-01", &chat(5)).await, 429).await;
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("role `interns` (all its keys together) allows 4 requests per minute"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn fail_closed_refuses_only_the_limit_kinds_it_names_while_redis_is_away() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("port")
+        .port();
+    let gateway = Gateway::start(&format!(
+        "channels: [{{name: local, provider: mock, models: [m]}}]\n\
+         roles: [{{name: open, models: [\"*\"]}}]\n\
+         api_keys:\n  - {{name: counted, key: sk-counted-key-01, role: open, limits: {{requests_per_minute: 100}}}}\n  - {{name: paying, key: sk-paying-key-01, role: open, limits: {{daily_budget_usd: 5}}}}\n\
+         {PRICED}state: {{redis_url: \"redis://127.0.0.1:{port}\", fail_closed: [budgets]}}\n"
+    ));
+    // Request limits fall back to node-local ones; budgets are refused rather than guessed.
+    assert_eq!(
+        send(&gateway, "sk-counted-key-01", &chat(5)).await.status(),
+        200
+    );
+    let body = expect_openai_error(send(&gateway, "sk-paying-key-01", &chat(5)).await, 503).await;
+    assert_eq!(body["error"]["code"], "shared_state_unavailable");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Budgets cannot be checked right now"),
+        "{body}"
+    );
+}
