@@ -69,13 +69,41 @@ fn compose_file_references_existing_files_and_a_valid_config() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    let prometheus = yaml(&root.join("deploy/prometheus/prometheus.yml"));
-    let target = prometheus["scrape_configs"][0]["static_configs"][0]["targets"][0]
-        .as_str()
-        .expect("target");
+    let port = listen.rsplit(':').next().unwrap_or_default();
+    // Every replica shares state through the compose file's Redis.
     assert_eq!(
-        target,
-        format!("gateway:{}", listen.rsplit(':').next().unwrap_or_default())
+        gateway["environment"]["SWITCHBOARD_REDIS_URL"],
+        "redis://redis:6379"
+    );
+    assert!(services.contains_key("redis"));
+
+    // Prometheus finds every replica of the gateway service on its port.
+    let prometheus = yaml(&root.join("deploy/prometheus/prometheus.yml"));
+    let discovery = &prometheus["scrape_configs"][0]["dns_sd_configs"][0];
+    assert_eq!(discovery["names"][0], "gateway");
+    assert_eq!(
+        discovery["port"]
+            .as_u64()
+            .map(|port| port.to_string())
+            .as_deref(),
+        Some(port)
+    );
+
+    // The load balancer proxies to the gateway service on its port, from its mounted config.
+    let lb = &services["lb"];
+    let lb_config = lb["volumes"][0]
+        .as_str()
+        .and_then(|spec| spec.split(':').next())
+        .expect("lb config volume");
+    let nginx = std::fs::read_to_string(root.join(lb_config)).expect("lb config");
+    assert!(
+        nginx.contains(&format!("server gateway:{port};")),
+        "{lb_config} proxies to gateway:{port}"
+    );
+    assert!(nginx.contains("proxy_pass http://gateways;"));
+    assert!(
+        nginx.contains("proxy_buffering off;"),
+        "streams are not buffered"
     );
 }
 
