@@ -65,6 +65,19 @@ impl Rule {
     }
 }
 
+impl Snapshot {
+    /// How long a concurrency lease may be held: the longest a request can run (the request
+    /// deadline, or a channel's whole-stream limit if longer) plus `slack`, after which the
+    /// lease of a node that died holding it lapses.
+    pub fn lease_ttl(&self, slack: Duration) -> Duration {
+        self.channels
+            .iter()
+            .map(|channel| channel.timeouts.total)
+            .fold(self.server.request_timeout, Duration::max)
+            + slack
+    }
+}
+
 pub struct RoutingSettings {
     pub default_strategy: Strategy,
     pub strategies: HashMap<String, Strategy>,

@@ -28,6 +28,10 @@ pub struct BudgetSettings {
     pub alert_thresholds: Arc<[u32]>,
 }
 
+/// The most output tokens an estimate assumes, whatever `max_tokens` says: no model writes more
+/// in one answer, and a client's absurd `max_tokens` must not overflow the arithmetic.
+pub const MAX_ESTIMATED_OUTPUT_TOKENS: u64 = 1 << 20;
+
 /// What a request is expected to use, before the call.
 #[derive(Debug, Clone, Copy)]
 pub struct Estimate {
@@ -40,7 +44,7 @@ pub struct Estimate {
 
 impl Estimate {
     fn tokens(&self) -> u64 {
-        self.input_tokens + self.output_tokens
+        self.input_tokens.saturating_add(self.output_tokens)
     }
 
     fn cost(&self) -> u64 {
@@ -177,24 +181,6 @@ impl Part {
         }
     }
 
-    /// What the charge took, as a usage: settling with it changes nothing but the leases.
-    fn taken(&self) -> Usage {
-        Usage {
-            requests: 1,
-            tokens: self
-                .charge
-                .rates
-                .iter()
-                .find(|rate| rate.kind == LimitKind::Tokens)
-                .map_or(0, |rate| rate.cost),
-            cost: self
-                .charge
-                .budgets
-                .first()
-                .map_or(0, |budget| budget.amount),
-        }
-    }
-
     /// Whether settling with `used` changes anything.
     fn needs_settling(&self, used: &Usage) -> bool {
         !self.charge.leases.is_empty()
@@ -309,33 +295,23 @@ impl Admission {
     /// Corrects the estimate with the real usage, priced at `price` (the serving channel's).
     pub fn settle(mut self, usage: &crate::canonical::Usage, price: Option<Price>) {
         self.settled = true;
-        let used = Usage {
-            requests: 1,
-            tokens: usage.total(),
-            cost: price.map_or(0, |price| price.cost_micros(usage)),
-        };
-        self.spawn_settlement(|_| used);
+        self.spawn_settlement(Usage::used(
+            usage.total(),
+            price.map_or(0, |price| price.cost_micros(usage)),
+        ));
     }
 
     /// Gives back tokens and spend: the request failed before any upstream used anything. (It
     /// still counts as a request.)
     pub fn refund(mut self) {
         self.settled = true;
-        self.spawn_settlement(|_| Usage {
-            requests: 1,
-            tokens: 0,
-            cost: 0,
-        });
+        self.spawn_settlement(Usage::used(0, 0));
     }
 
-    fn spawn_settlement(&mut self, used: impl Fn(&Part) -> Usage) {
-        let parts: Vec<(Part, Usage)> = std::mem::take(&mut self.parts)
+    fn spawn_settlement(&mut self, used: Usage) {
+        let parts: Vec<Part> = std::mem::take(&mut self.parts)
             .into_iter()
-            .map(|part| {
-                let used = used(&part);
-                (part, used)
-            })
-            .filter(|(part, used)| part.needs_settling(used))
+            .filter(|part| part.needs_settling(&used))
             .collect();
         if parts.is_empty() {
             return;
@@ -346,7 +322,7 @@ impl Admission {
         let state = self.state.clone();
         let thresholds = self.thresholds.clone();
         runtime.spawn(async move {
-            for (part, used) in parts {
+            for part in parts {
                 let crossings = state
                     .settle(&part.charge, used, part.local, &thresholds)
                     .await;
@@ -380,7 +356,8 @@ impl Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         if !self.settled {
-            self.spawn_settlement(Part::taken);
+            // The usage is unknown (a client that went away): keep the estimate charged.
+            self.spawn_settlement(Usage::AS_CHARGED);
         }
     }
 }
@@ -426,18 +403,43 @@ pub async fn admit(
     if parts.is_empty() {
         return Ok(None);
     }
-    let verdicts =
-        futures_util::future::join_all(parts.iter().map(|part| state.admit(&part.charge))).await;
-    let mut admission = Admission {
+    // Admission runs as its own task: if the client goes away meanwhile, the task still
+    // finishes, and what it took is settled (its leases released) instead of leaking.
+    let admission = Admission {
         state: state.clone(),
-        parts: Vec::with_capacity(parts.len()),
+        parts,
         requests: None,
         tokens: None,
         thresholds: settings.alert_thresholds.clone(),
         settled: false,
     };
+    let estimate = *estimate;
+    tokio::spawn(take(admission, estimate, now))
+        .await
+        .unwrap_or_else(|error| {
+            Err(GatewayError::new(
+                ErrorKind::Internal,
+                format!("the limit check failed: {error}"),
+            ))
+        })
+}
+
+async fn take(
+    mut admission: Admission,
+    estimate: Estimate,
+    now: OffsetDateTime,
+) -> Result<Option<Admission>, GatewayError> {
+    let state = admission.state.clone();
+    let verdicts = futures_util::future::join_all(
+        admission.parts.iter().map(|part| state.admit(&part.charge)),
+    )
+    .await;
     let mut refusal = None;
-    for (mut part, verdict) in parts.into_iter().zip(verdicts) {
+    let mut taken = Vec::with_capacity(admission.parts.len());
+    for (mut part, verdict) in std::mem::take(&mut admission.parts)
+        .into_iter()
+        .zip(verdicts)
+    {
         match verdict {
             Ok(Verdict::Admitted { rates, local, .. }) => {
                 part.local = local;
@@ -450,33 +452,35 @@ pub async fn admit(
                         *slot = Some((rate.per_minute, status));
                     }
                 }
-                admission.parts.push(part);
+                taken.push(part);
             }
             Ok(verdict) => {
-                refusal.get_or_insert_with(|| part.refusal(verdict, estimate, now));
+                refusal.get_or_insert_with(|| part.refusal(verdict, &estimate, now));
             }
             Err(error) => {
+                // Shared state was unavailable (fail-closed): its script may still have run.
+                if !part.charge.leases.is_empty() {
+                    state
+                        .settle(&part.charge.leases_only(), Usage::NOTHING, false, &[])
+                        .await;
+                }
                 refusal.get_or_insert(error);
             }
         }
     }
-    match refusal {
-        None => Ok(Some(admission)),
-        Some(error) => {
-            // Give back what the other part took: the request never happened. Awaited, so a
-            // caller that hears the refusal finds the other limits as they were.
-            admission.settled = true;
-            let nothing = Usage {
-                requests: 0,
-                tokens: 0,
-                cost: 0,
-            };
-            for part in std::mem::take(&mut admission.parts) {
-                state.settle(&part.charge, nothing, part.local, &[]).await;
-            }
-            Err(error)
-        }
+    admission.parts = taken;
+    let Some(error) = refusal else {
+        return Ok(Some(admission));
+    };
+    // Give back what the other part took: the request never happened. Awaited, so a caller
+    // that hears the refusal finds the other limits as they were.
+    admission.settled = true;
+    for part in std::mem::take(&mut admission.parts) {
+        state
+            .settle(&part.charge, Usage::NOTHING, part.local, &[])
+            .await;
     }
+    Err(error)
 }
 
 /// Micro-dollars as a USD amount for messages: `10.00`, `0.0042`.

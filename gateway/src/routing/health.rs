@@ -146,6 +146,22 @@ impl Health {
             .collect()
     }
 
+    /// Puts back reports that could not be delivered, to go with the next ones.
+    pub fn restore_reports(&self, reports: &[Report]) {
+        let now = self.now_ms();
+        for (health, report) in self.channels.iter().zip(reports) {
+            health.unreported_ok.fetch_add(report.ok, Ordering::Relaxed);
+            health
+                .unreported_failed
+                .fetch_add(report.failed, Ordering::Relaxed);
+            if !report.open_for.is_zero() {
+                health
+                    .unreported_open_until_ms
+                    .fetch_max(now + report.open_for.as_millis() as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Applies the cluster's view of `channel`: an open circuit keeps it out here too, and a
     /// merged error rate at the threshold over at least a window's worth of outcomes opens it.
     pub fn apply_shared(&self, channel: usize, shared: Shared) {
@@ -381,10 +397,14 @@ pub mod sync {
                     .channels
                     .iter()
                     .map(|channel| channel.name.as_str());
-                if let Some(shared) = redis.sync_health(names.zip(reports)).await {
-                    for (channel, shared) in shared.into_iter().enumerate() {
-                        app.health.apply_shared(channel, shared);
+                match redis.sync_health(names.zip(reports.iter().copied())).await {
+                    Some(shared) => {
+                        for (channel, shared) in shared.into_iter().enumerate() {
+                            app.health.apply_shared(channel, shared);
+                        }
                     }
+                    // Redis is away: keep what this node saw for when it is back.
+                    None => app.health.restore_reports(&reports),
                 }
             }
         });
@@ -483,5 +503,21 @@ mod tests {
             fresh.take_reports()[0].open_for > Duration::ZERO,
             "and tells the cluster"
         );
+
+        // Reports Redis did not take go out with the next ones.
+        let undelivered = health.take_reports();
+        health.record_success(1, Duration::from_millis(1));
+        health.restore_reports(&[
+            Report {
+                ok: 2,
+                failed: 1,
+                open_for: Duration::from_secs(10),
+            },
+            undelivered[1],
+        ]);
+        let next = health.take_reports();
+        assert_eq!((next[0].ok, next[0].failed), (2, 1));
+        assert!(next[0].open_for > Duration::from_secs(9));
+        assert_eq!(next[1].ok, 1);
     }
 }

@@ -302,7 +302,8 @@ async fn handle(
         output_tokens: match &payload {
             Payload::Chat(request) => request
                 .max_output_tokens
-                .unwrap_or(snapshot.budgets.default_output_tokens),
+                .unwrap_or(snapshot.budgets.default_output_tokens)
+                .min(policy::limits::MAX_ESTIMATED_OUTPUT_TOKENS),
             Payload::Embeddings(_) => 0,
         },
         price: routes
@@ -320,7 +321,7 @@ async fn handle(
         &estimate,
         &snapshot.budgets,
         &context.request_id,
-        snapshot.server.request_timeout + LEASE_SLACK,
+        snapshot.lease_ttl(LEASE_SLACK),
     )
     .await?;
     if let Some(admission) = &context.admission {

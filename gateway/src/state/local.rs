@@ -106,10 +106,11 @@ impl LocalState {
         let mut budgets = Vec::with_capacity(charge.budgets.len());
         for (index, budget) in charge.budgets.iter().enumerate() {
             let spent = counter(&entries, &budget.bucket, now);
-            if spent >= budget.limit || spent + budget.amount > budget.limit {
+            let reserved = spent.saturating_add(budget.amount);
+            if spent >= budget.limit || reserved > budget.limit {
                 return Verdict::OverBudget { index, spent };
             }
-            budgets.push(spent + budget.amount);
+            budgets.push(reserved);
         }
         for (rate, new_tat) in charge.rates.iter().zip(new_tats) {
             entries.insert(rate.bucket.clone(), Entry::Tat(new_tat));
@@ -169,8 +170,9 @@ impl LocalState {
         }
         let mut crossings = Vec::new();
         for (index, budget) in charge.budgets.iter().enumerate() {
-            let spent =
-                (counter(&entries, &budget.bucket, now) + used.cost).saturating_sub(budget.amount);
+            let spent = counter(&entries, &budget.bucket, now)
+                .saturating_add(used.of_budget(budget))
+                .saturating_sub(budget.amount);
             entries.insert(
                 budget.bucket.clone(),
                 Entry::Counter {
@@ -300,28 +302,10 @@ mod tests {
         };
         assert_eq!(remaining(state.admit_at(&charge, now)), 400);
         // The request used 100 tokens, not 600: 500 come back.
-        state.settle_at(
-            &charge,
-            Usage {
-                requests: 1,
-                tokens: 100,
-                cost: 0,
-            },
-            &[],
-            now,
-        );
+        state.settle_at(&charge, Usage::used(100, 0), &[], now);
         assert_eq!(remaining(state.admit_at(&charge, now)), 300);
         // This one used 900: the bucket is overdrawn and the next estimate must wait.
-        state.settle_at(
-            &charge,
-            Usage {
-                requests: 1,
-                tokens: 900,
-                cost: 0,
-            },
-            &[],
-            now,
-        );
+        state.settle_at(&charge, Usage::used(900, 0), &[], now);
         assert!(matches!(
             state.admit_at(&charge, now),
             Verdict::RateLimited { .. }
@@ -353,16 +337,7 @@ mod tests {
             state.admit_at(&lease("c"), now),
             Verdict::Concurrency { index: 0 }
         );
-        state.settle_at(
-            &lease("a"),
-            Usage {
-                requests: 1,
-                tokens: 0,
-                cost: 0,
-            },
-            &[],
-            now,
-        );
+        state.settle_at(&lease("a"), Usage::used(0, 0), &[], now);
         assert!(matches!(
             state.admit_at(&lease("c"), now),
             Verdict::Admitted { .. }
@@ -400,16 +375,7 @@ mod tests {
             }
         );
         // The first request cost 450 (800 - 400 + 450 = 850): the 80% alert fires once.
-        let crossings = state.settle_at(
-            &charge,
-            Usage {
-                requests: 1,
-                tokens: 0,
-                cost: 450,
-            },
-            &[80, 90],
-            now,
-        );
+        let crossings = state.settle_at(&charge, Usage::used(0, 450), &[80, 90], now);
         assert_eq!(
             crossings,
             vec![Crossing {
@@ -421,16 +387,7 @@ mod tests {
         // The second cost 10: 460 spent, no new alert even though 80% was already passed.
         assert!(
             state
-                .settle_at(
-                    &charge,
-                    Usage {
-                        requests: 1,
-                        tokens: 0,
-                        cost: 10
-                    },
-                    &[80, 90],
-                    now
-                )
+                .settle_at(&charge, Usage::used(0, 10), &[80, 90], now)
                 .is_empty()
         );
         assert!(admitted(state.admit_at(&charge, now)));
@@ -438,5 +395,67 @@ mod tests {
         assert!(admitted(
             state.admit_at(&charge, now + Duration::from_secs(3601))
         ));
+    }
+
+    #[test]
+    fn an_absurd_estimate_is_refused_without_touching_the_counter() {
+        let state = LocalState::default();
+        let now = Duration::from_secs(100);
+        let budget = |amount| Charge {
+            budgets: vec![BudgetCharge {
+                bucket: "b".to_owned(),
+                limit: 1000,
+                amount,
+                ttl: Duration::from_secs(3600),
+            }],
+            ..Charge::default()
+        };
+        assert!(matches!(
+            state.admit_at(&budget(600), now),
+            Verdict::Admitted { .. }
+        ));
+        assert_eq!(
+            state.admit_at(&budget(u64::MAX), now),
+            Verdict::OverBudget {
+                index: 0,
+                spent: 600
+            }
+        );
+        state.settle_at(&budget(600), Usage::used(0, u64::MAX), &[], now);
+        assert_eq!(
+            state.admit_at(&budget(1), now),
+            Verdict::OverBudget {
+                index: 0,
+                spent: u64::MAX - 600
+            }
+        );
+    }
+
+    #[test]
+    fn settling_as_charged_keeps_each_bucket_as_it_was_taken() {
+        let state = LocalState::default();
+        let now = Duration::from_secs(100);
+        // One estimate of 500 tokens, clamped differently by two buckets.
+        let charge = Charge {
+            rates: vec![
+                rate("small", LimitKind::Tokens, 200, 200),
+                rate("large", LimitKind::Tokens, 1000, 500),
+            ],
+            ..Charge::default()
+        };
+        assert!(matches!(
+            state.admit_at(&charge, now),
+            Verdict::Admitted { .. }
+        ));
+        state.settle_at(&charge, Usage::AS_CHARGED, &[], now);
+        let probe = |bucket: &str, limit: u64| Charge {
+            rates: vec![rate(bucket, LimitKind::Tokens, limit, 1)],
+            ..Charge::default()
+        };
+        assert!(matches!(
+            state.admit_at(&probe("small", 200), now),
+            Verdict::RateLimited { .. }
+        ));
+        assert_eq!(remaining(state.admit_at(&probe("large", 1000), now)), 499);
     }
 }

@@ -78,6 +78,17 @@ impl Charge {
         self.rates.is_empty() && self.leases.is_empty() && self.budgets.is_empty()
     }
 
+    /// The same request's leases and nothing else, to release them.
+    pub fn leases_only(&self) -> Charge {
+        Charge {
+            scope: self.scope.clone(),
+            lease_id: self.lease_id.clone(),
+            lease_ttl: self.lease_ttl,
+            leases: self.leases.clone(),
+            ..Charge::default()
+        }
+    }
+
     pub fn has(&self, kind: LimitKind) -> bool {
         match kind {
             LimitKind::Concurrency => !self.leases.is_empty(),
@@ -120,14 +131,53 @@ pub struct Usage {
     pub requests: u64,
     pub tokens: u64,
     pub cost: u64,
+    /// Leave every bucket and budget as the charge took it (only release the leases): the real
+    /// usage is unknown.
+    pub as_charged: bool,
 }
 
 impl Usage {
+    /// Releases the leases and keeps everything else as charged.
+    pub const AS_CHARGED: Usage = Usage {
+        requests: 0,
+        tokens: 0,
+        cost: 0,
+        as_charged: true,
+    };
+
+    /// Gives everything back: the request never happened.
+    pub const NOTHING: Usage = Usage {
+        requests: 0,
+        tokens: 0,
+        cost: 0,
+        as_charged: false,
+    };
+
+    /// A request that was served (or failed upstream) and used this much.
+    pub fn used(tokens: u64, cost: u64) -> Usage {
+        Usage {
+            requests: 1,
+            tokens,
+            cost,
+            as_charged: false,
+        }
+    }
+
     /// What `rate` should have taken, for this usage.
     pub fn of(&self, rate: &RateCharge) -> u64 {
         match rate.kind {
+            _ if self.as_charged => rate.cost,
             LimitKind::Tokens => self.tokens,
             _ => self.requests,
+        }
+    }
+
+    /// What `budget` should have been charged, for this usage.
+    pub fn of_budget(&self, budget: &BudgetCharge) -> u64 {
+        if self.as_charged {
+            budget.amount
+        } else {
+            self.cost
         }
     }
 }

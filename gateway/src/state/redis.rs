@@ -27,7 +27,7 @@ use crate::routing::health::{Report, Shared};
 /// Admits a charge all or nothing (see `LocalState`, which does the same steps).
 /// KEYS: the rate buckets, then the lease sets, then the budget counters.
 /// ARGV: #rates, #leases, #budgets, lease id, lease ttl (µs), rate period (µs); then per rate
-/// its emission interval (µs) and cost, per lease its limit, per budget its limit, amount and
+/// its limit per period and cost (the emission interval, period / limit, is a float), per lease its limit, per budget its limit, amount and
 /// ttl (ms).
 /// Returns {1, remaining, reset_us, … per rate, counter … per budget}, or {0, kind, index, n}
 /// with kind 1 rate (n = retry after, µs), 2 lease, 3 budget (n = spent).
@@ -40,7 +40,7 @@ local out = {1}
 local tats = {}
 local a = 7
 for i = 1, nr do
-  local interval, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local interval, cost = period / tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   a = a + 2
   local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
@@ -65,7 +65,7 @@ for i = 1, nb do
   out[#out + 1] = spent + amount
 end
 for i = 1, nr do
-  redis.call('SET', KEYS[i], string.format('%d', tats[i]), 'PX', math.ceil((tats[i] - now) / 1000) + 1)
+  redis.call('SET', KEYS[i], string.format('%.17g', tats[i]), 'PX', math.ceil((tats[i] - now) / 1000) + 1)
 end
 for i = 1, nl do
   redis.call('ZADD', KEYS[nr + i], now + lease_ttl, lease_id)
@@ -81,23 +81,23 @@ return out
 ";
 
 /// Settles an admitted charge. KEYS: rate buckets to correct, lease sets, budget counters.
-/// ARGV: #rates, #leases, #budgets, lease id, then per rate its interval (µs) and the
-/// correction (units), per budget the cost correction, its ttl (ms) and limit, then the alert
+/// ARGV: #rates, #leases, #budgets, lease id, rate period (µs), then per rate its limit per
+/// period and the correction (units), per budget the cost correction, its ttl (ms) and limit, then the alert
 /// thresholds (percent). Returns {budget index, percent, spent, …} for thresholds first crossed.
 const SETTLE: &str = r"
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local nr, nl, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local lease_id = ARGV[4]
-local a = 5
+local lease_id, period = ARGV[4], tonumber(ARGV[5])
+local a = 6
 for i = 1, nr do
-  local interval, delta = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local interval, delta = period / tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   a = a + 2
   local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
   if tat > 0 then
     local new_tat = tat + interval * delta
     if new_tat > now then
-      redis.call('SET', KEYS[i], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+      redis.call('SET', KEYS[i], string.format('%.17g', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
     else
       redis.call('DEL', KEYS[i])
     end
@@ -349,9 +349,7 @@ impl RedisState {
             .arg(micros(charge.lease_ttl))
             .arg(micros(RATE_PERIOD));
         for rate in &charge.rates {
-            invocation
-                .arg(interval_micros(rate.per_minute))
-                .arg(rate.cost);
+            invocation.arg(rate.per_minute.max(1)).arg(rate.cost);
         }
         for lease in &charge.leases {
             invocation.arg(lease.limit);
@@ -427,8 +425,22 @@ impl RedisState {
         thresholds: &[u32],
     ) -> Vec<Crossing> {
         if local {
+            // Redis failed or timed out when this was admitted, but its script may still have
+            // run: remove the request's leases there too (by id; harmless if never taken).
+            if !charge.leases.is_empty() {
+                self.settle_in_redis(&charge.leases_only(), used, &[]).await;
+            }
             return self.fallback.settle(charge, used, thresholds);
         }
+        self.settle_in_redis(charge, used, thresholds).await
+    }
+
+    async fn settle_in_redis(
+        &self,
+        charge: &Charge,
+        used: Usage,
+        thresholds: &[u32],
+    ) -> Vec<Crossing> {
         let corrected: Vec<_> = charge
             .rates
             .iter()
@@ -447,15 +459,16 @@ impl RedisState {
             .arg(corrected.len())
             .arg(charge.leases.len())
             .arg(charge.budgets.len())
-            .arg(&charge.lease_id);
+            .arg(&charge.lease_id)
+            .arg(micros(RATE_PERIOD));
         for rate in &corrected {
             invocation
-                .arg(interval_micros(rate.per_minute))
-                .arg(used.of(rate) as i64 - rate.cost as i64);
+                .arg(rate.per_minute.max(1))
+                .arg(difference(used.of(rate), rate.cost));
         }
         for budget in &charge.budgets {
             invocation
-                .arg(used.cost as i64 - budget.amount as i64)
+                .arg(difference(used.of_budget(budget), budget.amount))
                 .arg(budget.ttl.as_millis() as u64)
                 .arg(budget.limit);
         }
@@ -523,11 +536,15 @@ impl RedisState {
     }
 }
 
-fn micros(duration: Duration) -> u64 {
-    duration.as_micros() as u64
+/// `a - b` as a signed correction, saturating.
+fn difference(a: u64, b: u64) -> i64 {
+    if a >= b {
+        i64::try_from(a - b).unwrap_or(i64::MAX)
+    } else {
+        i64::try_from(b - a).map_or(i64::MIN, |n| -n)
+    }
 }
 
-/// A bucket's emission interval: the period over its limit, at least 1 µs.
-fn interval_micros(per_minute: u64) -> u64 {
-    (micros(RATE_PERIOD) / per_minute.max(1)).max(1)
+fn micros(duration: Duration) -> u64 {
+    duration.as_micros() as u64
 }

@@ -542,3 +542,33 @@ async fn a_model_limit_spans_tenants_and_refusals_elsewhere_give_it_back() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_limits_in_redis_reserve_the_estimate_and_give_back_the_rest() {
+    let url = redis_url();
+    let prefix = format!("sbtest{:x}", fastrand::u64(..));
+    let yaml = format!(
+        "channels: [{{name: local, provider: mock, models: [m], mock: {{reply: \"a b\"}}}}]\n\
+         roles: [{{name: open, models: [\"*\"]}}]\n\
+         api_keys: [{{name: tpm, key: {KEY}, role: open, limits: {{tokens_per_minute: 30}}}}]\n\
+         state: {{redis_url: \"{url}\", key_prefix: \"{prefix}\"}}\n"
+    );
+    let nodes = [Gateway::start(&yaml), Gateway::start(&yaml)];
+    // Estimate 4 + 15 = 19 of 30; the answer uses 4 + 2 = 6, so 13 come back.
+    let body = serde_json::json!({"model": "m", "max_tokens": 15, "messages": [{"role": "user", "content": "hi"}]});
+    let first = post(&nodes[0], "/v1/chat/completions", &body).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["x-ratelimit-remaining-tokens"], "11");
+    // The other node sees the corrected bucket (refilling the 8 missing tokens would take 16 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let response = post(&nodes[1], "/v1/chat/completions", &body).await;
+        if response.status() == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unused tokens came back in Redis"
+        );
+    }
+}
