@@ -17,42 +17,13 @@ set -euo pipefail
 SECS=${FAILOVER_SECS:-8}
 RATE=${FAILOVER_RATE:-200}
 BREAK_MS=${FAILOVER_BREAK_MS:-3000}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-echo "building release binaries..." >&2
-cargo build --release -p switchboard-load-tests -p switchboard-gateway >&2
-BIN="$ROOT/target/release"
-WORK=$(mktemp -d -t switchboard-failover.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start NAME ARGS... : runs a binary that prints "listening on ADDR"; sets ADDR.
-start() {
-    local name=$1
-    shift
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    PIDS+=("$!")
-    for _ in $(seq 1 300); do
-        if ADDR=$(grep -m1 -o 'listening on [^[:space:]]*' "$WORK/$name.out" 2>/dev/null); then
-            ADDR=${ADDR#listening on }
-            return 0
-        fi
-        sleep 0.05
-    done
-    echo "$name did not start: $(cat "$WORK/$name.err")" >&2
-    return 1
-}
+SCRIPT_NAME=failover
+# shellcheck source=load-tests/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-
-field() { sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" <<<"$1" | tr -d '"'; }
 
 BODY='{"model":"MODEL","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'
 load() { # URL MODEL ARGS...
