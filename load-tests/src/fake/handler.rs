@@ -30,7 +30,7 @@ use super::gemini;
 use super::openai::{self, Head};
 use super::record::Recorder;
 use super::script::{Behaviour, ErrorReply, Script};
-use super::stream::{self, FrameStream, Pacing, StreamShape};
+use super::stream::{self, FrameStream, StreamShape};
 use super::validate;
 
 pub(crate) type ResponseBody = Either<Full<Bytes>, StreamBody<FrameStream>>;
@@ -327,10 +327,8 @@ impl Responder {
         body: Vec<u8>,
         took: Duration,
     ) -> Response<ResponseBody> {
-        let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
-        *response.status_mut() = status;
+        let mut response = stream::json_response(status, body, "application/json");
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         self.common_headers(headers, took);
         response
     }
@@ -341,16 +339,9 @@ impl Responder {
         behaviour: &Behaviour,
         abandoned: Arc<stream::Abandoned>,
     ) -> Response<ResponseBody> {
-        let pacing = Pacing {
-            chunk_delay: behaviour.chunk_delay,
-            gate: behaviour.gate.clone(),
-            disconnect_after_chunks: behaviour.disconnect_after_chunks,
-            abandoned,
-        };
-        let body = StreamBody::new(stream::body(transcript, pacing));
-        let mut response = Response::new(Either::Right(body));
+        let mut response =
+            stream::paced_response(transcript, behaviour, abandoned, "text/event-stream");
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         self.common_headers(headers, behaviour.latency);
         response

@@ -259,6 +259,47 @@ pub(crate) struct Pacing {
     pub abandoned: Arc<Abandoned>,
 }
 
+/// A JSON response of `content_type`; the protocol adds its own headers.
+pub(crate) fn json_response(
+    status: hyper::StatusCode,
+    body: Vec<u8>,
+    content_type: &'static str,
+) -> hyper::Response<super::handler::ResponseBody> {
+    let mut response = hyper::Response::new(http_body_util::Either::Left(
+        http_body_util::Full::new(Bytes::from(body)),
+    ));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+/// A streamed response of `content_type`, paced as the request's behaviour says; the protocol
+/// adds its own headers.
+pub(crate) fn paced_response(
+    transcript: Transcript,
+    behaviour: &super::script::Behaviour,
+    abandoned: Arc<Abandoned>,
+    content_type: &'static str,
+) -> hyper::Response<super::handler::ResponseBody> {
+    let pacing = Pacing {
+        chunk_delay: behaviour.chunk_delay,
+        gate: behaviour.gate.clone(),
+        disconnect_after_chunks: behaviour.disconnect_after_chunks,
+        abandoned,
+    };
+    let mut response = hyper::Response::new(http_body_util::Either::Right(
+        http_body_util::StreamBody::new(body(transcript, pacing)),
+    ));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
 /// Counts streams dropped by their reader before their last event (or planned break) was sent:
 /// what a test of "a client that hangs up cancels its upstream request" waits for.
 #[derive(Debug, Default)]

@@ -18,9 +18,7 @@ mod validate;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::{Either, Full, StreamBody};
-use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use hyper::header::{CACHE_CONTROL, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use hyper::http::request::Parts;
 use hyper::{Response, StatusCode};
 use serde_json::Value;
@@ -30,7 +28,7 @@ pub use signature::thinking_signature;
 use super::auth::{anthropic_auth, anthropic_version};
 use super::handler::{ResponseBody, Shared};
 use super::script::{Behaviour, ErrorReply};
-use super::stream::{self as sse, Pacing, Transcript};
+use super::stream::{self as sse, Transcript};
 use validate::{Endpoint, MessagesRequest};
 
 const ORGANIZATION_ID: &str = "00000000-0000-4000-8000-00000000fa6e";
@@ -143,10 +141,8 @@ impl Responder {
     }
 
     fn json(&self, status: StatusCode, body: Vec<u8>) -> Response<ResponseBody> {
-        let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
-        *response.status_mut() = status;
+        let mut response = sse::json_response(status, body, "application/json");
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         self.common_headers(headers);
         response
     }
@@ -157,16 +153,9 @@ impl Responder {
         behaviour: &Behaviour,
         abandoned: Arc<sse::Abandoned>,
     ) -> Response<ResponseBody> {
-        let pacing = Pacing {
-            chunk_delay: behaviour.chunk_delay,
-            gate: behaviour.gate.clone(),
-            disconnect_after_chunks: behaviour.disconnect_after_chunks,
-            abandoned,
-        };
-        let body = StreamBody::new(sse::body(transcript, pacing));
-        let mut response = Response::new(Either::Right(body));
+        let mut response =
+            sse::paced_response(transcript, behaviour, abandoned, "text/event-stream");
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         self.common_headers(headers);
         response

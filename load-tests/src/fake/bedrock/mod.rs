@@ -32,15 +32,14 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http_body_util::{Either, Full, StreamBody};
-use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use hyper::http::request::Parts;
 use hyper::{Method, Response, StatusCode};
 use serde_json::Value;
 
 use super::handler::{ResponseBody, Shared};
 use super::script::Behaviour;
-use super::stream::{self as paced, Pacing, Transcript};
+use super::stream::{self as paced, Transcript};
 use error::Failure;
 use validate::ConverseRequest;
 
@@ -276,10 +275,8 @@ impl Responder {
     }
 
     fn json(&self, status: StatusCode, body: Vec<u8>) -> Response<ResponseBody> {
-        let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
-        *response.status_mut() = status;
+        let mut response = paced::json_response(status, body, "application/json");
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         self.common_headers(headers);
         response
     }
@@ -290,19 +287,13 @@ impl Responder {
         behaviour: &Behaviour,
         abandoned: Arc<paced::Abandoned>,
     ) -> Response<ResponseBody> {
-        let pacing = Pacing {
-            chunk_delay: behaviour.chunk_delay,
-            gate: behaviour.gate.clone(),
-            disconnect_after_chunks: behaviour.disconnect_after_chunks,
+        let mut response = paced::paced_response(
+            transcript,
+            behaviour,
             abandoned,
-        };
-        let body = StreamBody::new(paced::body(transcript, pacing));
-        let mut response = Response::new(Either::Right(body));
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/vnd.amazon.eventstream"),
+            "application/vnd.amazon.eventstream",
         );
+        let headers = response.headers_mut();
         self.common_headers(headers);
         response
     }

@@ -33,11 +33,7 @@ mod validate;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::{Either, Full, StreamBody};
-use hyper::header::{
-    CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, VARY,
-};
+use hyper::header::{CACHE_CONTROL, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, VARY};
 use hyper::http::request::Parts;
 use hyper::{Method, Response, StatusCode};
 use serde_json::Value;
@@ -49,7 +45,7 @@ pub use signature::gemini_thought_signature;
 use super::FakeOptions;
 use super::handler::{ResponseBody, Shared};
 use super::script::Behaviour;
-use super::stream::{self as sse, Pacing, Transcript};
+use super::stream::{self as sse, Transcript};
 use error::Failure;
 use validate::GenerateRequest;
 
@@ -301,13 +297,8 @@ impl Responder {
     }
 
     fn json(&self, status: StatusCode, body: Vec<u8>) -> Response<ResponseBody> {
-        let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
-        *response.status_mut() = status;
+        let mut response = sse::json_response(status, body, "application/json; charset=UTF-8");
         let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=UTF-8"),
-        );
         self.common_headers(headers);
         response
     }
@@ -318,16 +309,9 @@ impl Responder {
         behaviour: &Behaviour,
         abandoned: Arc<sse::Abandoned>,
     ) -> Response<ResponseBody> {
-        let pacing = Pacing {
-            chunk_delay: behaviour.chunk_delay,
-            gate: behaviour.gate.clone(),
-            disconnect_after_chunks: behaviour.disconnect_after_chunks,
-            abandoned,
-        };
-        let body = StreamBody::new(sse::body(transcript, pacing));
-        let mut response = Response::new(Either::Right(body));
+        let mut response =
+            sse::paced_response(transcript, behaviour, abandoned, "text/event-stream");
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         headers.insert(
             HeaderName::from_static("content-disposition"),
             HeaderValue::from_static("attachment"),
