@@ -287,6 +287,8 @@ pub struct Admission {
     pub requests: Option<(u64, RateStatus)>,
     /// For the `x-ratelimit-*-tokens` headers: the tightest tokens bucket.
     pub tokens: Option<(u64, RateStatus)>,
+    /// The least any of the request's budgets has left after its reservation (micro-dollars).
+    pub budget_remaining: Option<u64>,
     thresholds: Arc<[u32]>,
     settled: bool,
 }
@@ -410,6 +412,7 @@ pub async fn admit(
         parts,
         requests: None,
         tokens: None,
+        budget_remaining: None,
         thresholds: settings.alert_thresholds.clone(),
         settled: false,
     };
@@ -441,8 +444,20 @@ async fn take(
         .zip(verdicts)
     {
         match verdict {
-            Ok(Verdict::Admitted { rates, local, .. }) => {
+            Ok(Verdict::Admitted {
+                rates,
+                budgets,
+                local,
+            }) => {
                 part.local = local;
+                for (budget, counter) in part.charge.budgets.iter().zip(budgets) {
+                    let left = budget.limit.saturating_sub(counter);
+                    admission.budget_remaining = Some(
+                        admission
+                            .budget_remaining
+                            .map_or(left, |least| least.min(left)),
+                    );
+                }
                 for (rate, status) in part.charge.rates.iter().zip(rates) {
                     let slot = match rate.kind {
                         LimitKind::Tokens => &mut admission.tokens,

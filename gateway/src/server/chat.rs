@@ -47,6 +47,8 @@ struct Context {
     /// For the `x-ratelimit-*` headers: (limit, state) of the tightest requests and tokens
     /// buckets.
     rate_limits: [Option<(u64, RateStatus)>; 2],
+    /// For `x-switchboard-budget-remaining-usd`: the least the request's budgets have left.
+    budget_remaining: Option<u64>,
 }
 
 impl Context {
@@ -200,6 +202,7 @@ pub async fn serve_chat(
         attempts: 0,
         admission: None,
         rate_limits: [None, None],
+        budget_remaining: None,
     };
     let span = info_span!("request", request_id = %context.request_id, protocol = protocol.as_str(), model = field::Empty, channel = field::Empty);
     async {
@@ -326,6 +329,7 @@ async fn handle(
     .await?;
     if let Some(admission) = &context.admission {
         context.rate_limits = [admission.requests, admission.tokens];
+        context.budget_remaining = admission.budget_remaining;
     }
 
     let deadline = context.started + snapshot.server.request_timeout;
@@ -490,6 +494,15 @@ fn decorate(headers: &mut HeaderMap, context: &Context) {
             "x-ratelimit-reset-tokens",
         ],
     ];
+    if let Some(Ok(remaining)) = context
+        .budget_remaining
+        .map(|micros| HeaderValue::from_str(&format!("{:.6}", micros as f64 / 1e6)))
+    {
+        headers.insert(
+            HeaderName::from_static("x-switchboard-budget-remaining-usd"),
+            remaining,
+        );
+    }
     for (names, status) in NAMES.iter().zip(&context.rate_limits) {
         let Some((limit, status)) = status else {
             continue;
@@ -533,6 +546,7 @@ fn stream_response(events: EventStream, encoder: StreamEncoder, context: &mut Co
             attempts: context.attempts,
             admission: context.admission.take(),
             rate_limits: [None, None],
+            budget_remaining: None,
         },
         first_token: false,
         outcome: None,

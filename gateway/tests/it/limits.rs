@@ -63,7 +63,14 @@ async fn a_budget_stops_at_its_limit_names_itself_and_leaves_other_tenants_alone
     let response = send(&gateway, "sk-acme-key-0001", &streamed).await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.expect("stream").contains("[DONE]"));
-    for _ in 0..9 {
+    // Each answer says what the tightest budget has left after its reservation.
+    let second = send(&gateway, "sk-acme-key-0001", &chat(5)).await;
+    assert_eq!(second.status(), 200);
+    assert_eq!(
+        second.headers()["x-switchboard-budget-remaining-usd"],
+        "0.072000"
+    );
+    for _ in 0..8 {
         assert_eq!(
             send(&gateway, "sk-acme-key-0001", &chat(5)).await.status(),
             200
