@@ -405,8 +405,7 @@ pub async fn admit(
     if parts.is_empty() {
         return Ok(None);
     }
-    // Admission runs as its own task: if the client goes away meanwhile, the task still
-    // finishes, and what it took is settled (its leases released) instead of leaking.
+    let estimate = *estimate;
     let admission = Admission {
         state: state.clone(),
         parts,
@@ -416,7 +415,12 @@ pub async fn admit(
         thresholds: settings.alert_thresholds.clone(),
         settled: false,
     };
-    let estimate = *estimate;
+    // In-process state answers without ever yielding, so nothing can interrupt it. On Redis,
+    // admission runs as its own task: if the client goes away meanwhile, the task still
+    // finishes, and what it took is settled (its leases released) instead of leaking.
+    if matches!(**state, SharedState::Local(_)) {
+        return take(admission, estimate, now).await;
+    }
     tokio::spawn(take(admission, estimate, now))
         .await
         .unwrap_or_else(|error| {
