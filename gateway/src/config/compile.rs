@@ -411,10 +411,17 @@ fn redis_settings(
         let url = url.trim();
         url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")
     };
-    if !url.split(',').all(scheme_ok) || (!raw.cluster && url.contains(',')) {
+    let several_allowed = raw.cluster || raw.sentinel_master.is_some();
+    if !url.split(',').all(scheme_ok) || (!several_allowed && url.contains(',')) {
         return Err(compiler.invalid(
             "state.redis_url",
-            "must be a redis:// (or rediss://, unix://) URL; several, comma-separated, only with `cluster: true`",
+            "must be a redis:// (or rediss://, unix://) URL; several, comma-separated, only with `cluster: true` or `sentinel_master`",
+        ));
+    }
+    if raw.cluster && raw.sentinel_master.is_some() {
+        return Err(compiler.invalid(
+            "state.sentinel_master",
+            "a Redis Cluster has no Sentinel: set either `cluster: true` or `sentinel_master`",
         ));
     }
     if raw.timeout_ms == 0 {
@@ -426,6 +433,7 @@ fn redis_settings(
         timeout: Duration::from_millis(raw.timeout_ms),
         fail_closed: fail_closed(compiler, &raw.fail_closed)?,
         cluster: raw.cluster,
+        sentinel_master: raw.sentinel_master.clone(),
     }))
 }
 

@@ -59,6 +59,9 @@ pub struct StateConfig {
     pub redis_url: Option<String>,
     /// Talk to a Redis Cluster (slots spread over several primaries).
     pub cluster: bool,
+    /// With Redis Sentinel: the monitored primary's name (`mymaster`); `redis_url` then lists
+    /// the Sentinels, comma-separated.
+    pub sentinel_master: Option<String>,
     pub key_prefix: String,
     /// Longest wait for Redis before falling back to node-local limits.
     pub timeout_ms: u64,
@@ -73,6 +76,7 @@ impl Default for StateConfig {
         StateConfig {
             redis_url: None,
             cluster: false,
+            sentinel_master: None,
             key_prefix: "sb".to_owned(),
             timeout_ms: 100,
             fail_closed: FailClosedConfig::All(false),

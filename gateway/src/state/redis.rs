@@ -16,9 +16,12 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
+use redis::AsyncConnectionConfig;
+use redis::aio::MultiplexedConnection;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelServerType};
 
 use super::{Charge, Crossing, LimitKind, LocalState, RATE_PERIOD, RateStatus, Usage, Verdict};
 use crate::error::{ErrorKind, GatewayError};
@@ -183,20 +186,57 @@ pub struct RedisSettings {
     pub fail_closed: Vec<LimitKind>,
     /// `url` lists the seed nodes of a Redis Cluster (comma-separated).
     pub cluster: bool,
+    /// `url` lists Sentinels (comma-separated), which name the primary of this service.
+    pub sentinel_master: Option<String>,
 }
 
-/// One multiplexed connection to a single Redis (or Sentinel-managed primary), or a cluster
-/// connection that sends each script to the node owning its keys' slot.
+/// How the gateway reaches Redis: one multiplexed connection to a single Redis, a cluster
+/// connection that sends each script to the node owning its keys' slot, or a connection to the
+/// primary that Sentinel names (asked again after the primary fails over).
 enum Connection {
     Single(ConnectionManager),
-    Cluster(Box<Cluster>),
+    Cluster(Box<Lazy<ClusterConnection>>, ClusterClient),
+    Sentinel(
+        Box<Lazy<MultiplexedConnection>>,
+        tokio::sync::Mutex<SentinelClient>,
+        AsyncConnectionConfig,
+    ),
 }
 
-struct Cluster {
-    client: ClusterClient,
-    /// Made on first use, so a gateway starts while the cluster is down.
-    connection: ArcSwapOption<ClusterConnection>,
+/// A connection made on first use (so a gateway starts while Redis is down) and again after it
+/// fails.
+struct Lazy<C> {
+    connection: ArcSwapOption<C>,
     connecting: tokio::sync::Mutex<()>,
+}
+
+impl<C: Clone> Lazy<C> {
+    fn new() -> Box<Self> {
+        Box::new(Lazy {
+            connection: ArcSwapOption::empty(),
+            connecting: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    async fn get<F: Future<Output = redis::RedisResult<C>>>(
+        &self,
+        make: impl FnOnce() -> F,
+    ) -> Result<C, String> {
+        if let Some(connection) = self.connection.load_full() {
+            return Ok((*connection).clone());
+        }
+        let _one_at_a_time = self.connecting.lock().await;
+        if let Some(connection) = self.connection.load_full() {
+            return Ok((*connection).clone());
+        }
+        let made = make().await.map_err(|error| error.to_string())?;
+        self.connection.store(Some(Arc::new(made.clone())));
+        Ok(made)
+    }
+
+    fn forget(&self) {
+        self.connection.store(None);
+    }
 }
 
 impl Connection {
@@ -209,34 +249,30 @@ impl Connection {
                     .await
                     .map_err(|error| error.to_string())
             }
-            Connection::Cluster(cluster) => {
-                let Cluster {
-                    client,
-                    connection,
-                    connecting,
-                } = &**cluster;
-                let current = connection.load_full();
-                let mut cluster = match current {
-                    Some(cluster) => (*cluster).clone(),
-                    None => {
-                        let _one_at_a_time = connecting.lock().await;
-                        match connection.load_full() {
-                            Some(cluster) => (*cluster).clone(),
-                            None => {
-                                let made = client
-                                    .get_async_connection()
-                                    .await
-                                    .map_err(|error| error.to_string())?;
-                                connection.store(Some(Arc::new(made.clone())));
-                                made
-                            }
-                        }
-                    }
-                };
+            Connection::Cluster(lazy, client) => {
+                let mut connection = lazy.get(|| client.get_async_connection()).await?;
                 invocation
-                    .invoke_async(&mut cluster)
+                    .invoke_async(&mut connection)
                     .await
                     .map_err(|error| error.to_string())
+            }
+            Connection::Sentinel(lazy, sentinel, config) => {
+                let mut connection = lazy
+                    .get(|| async {
+                        let primary = sentinel.lock().await.async_get_client().await?;
+                        primary
+                            .get_multiplexed_async_connection_with_config(config)
+                            .await
+                    })
+                    .await?;
+                invocation
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(|error| {
+                        // The primary may have changed: ask Sentinel again next time.
+                        lazy.forget();
+                        error.to_string()
+                    })
             }
         }
     }
@@ -254,19 +290,23 @@ pub struct RedisState {
 
 impl RedisState {
     pub fn new(settings: RedisSettings) -> Result<Self, String> {
+        let nodes: Vec<&str> = settings.url.split(',').map(str::trim).collect();
         let connection = if settings.cluster {
-            let seeds: Vec<&str> = settings.url.split(',').map(str::trim).collect();
-            let client = ClusterClient::builder(seeds)
+            let client = ClusterClient::builder(nodes)
                 .connection_timeout(settings.timeout)
                 .response_timeout(settings.timeout)
                 .retries(0)
                 .build()
                 .map_err(|error| format!("cannot use Redis Cluster URLs: {error}"))?;
-            Connection::Cluster(Box::new(Cluster {
-                client,
-                connection: ArcSwapOption::empty(),
-                connecting: tokio::sync::Mutex::new(()),
-            }))
+            Connection::Cluster(Lazy::new(), client)
+        } else if let Some(primary) = &settings.sentinel_master {
+            let sentinel =
+                SentinelClient::build(nodes, primary.clone(), None, SentinelServerType::Master)
+                    .map_err(|error| format!("cannot use Redis Sentinel URLs: {error}"))?;
+            let config = AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(settings.timeout))
+                .set_response_timeout(Some(settings.timeout));
+            Connection::Sentinel(Lazy::new(), tokio::sync::Mutex::new(sentinel), config)
         } else {
             Connection::Single(Self::single(&settings)?)
         };

@@ -572,3 +572,75 @@ async fn token_limits_in_redis_reserve_the_estimate_and_give_back_the_rest() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_find_the_primary_through_redis_sentinel() {
+    let primary_port = free_port();
+    let sentinel_port = free_port();
+    let primary = OwnRedis::start_on(primary_port);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("sentinel.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "port {sentinel_port}\nbind 127.0.0.1\nsentinel monitor switchboard 127.0.0.1 {primary_port} 1\n"
+        ),
+    )
+    .expect("sentinel config");
+    let _sentinel = KillOnDrop(
+        std::process::Command::new("redis-server")
+            .arg(&config)
+            .arg("--sentinel")
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs as a Sentinel"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !redis_cli(
+        sentinel_port,
+        &["sentinel", "get-master-addr-by-name", "switchboard"],
+    )
+    .contains(&primary_port.to_string())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Sentinel did not come up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let yaml = format!(
+        "channels: [{{name: local, provider: mock, models: [m]}}]\nroles: [{{name: limited, models: [\"*\"], limits: {{requests_per_minute: 7}}}}]\napi_keys: [{{name: team, key: {KEY}, role: limited}}]\nstate: {{redis_url: \"redis://127.0.0.1:{sentinel_port}\", sentinel_master: switchboard}}\n"
+    );
+    let nodes = [Gateway::start(&yaml), Gateway::start(&yaml)];
+    let http = client();
+    let requests = (0..20).map(|index| {
+        let request = http
+            .post(nodes[index % 2].url("/v1/chat/completions"))
+            .bearer_auth(KEY)
+            .json(&chat_body("m", false));
+        async move { request.send().await.expect("request").status().as_u16() }
+    });
+    let statuses = join_all(requests).await;
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 200).count(),
+        7,
+        "{statuses:?}"
+    );
+    for node in &nodes {
+        assert_eq!(shared_state(node).await, "redis");
+    }
+    // The buckets live on the primary the Sentinel named.
+    assert_ne!(redis_cli(primary.port, &["dbsize"]).trim(), "0");
+}
+
+/// A helper process stopped when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
