@@ -644,3 +644,91 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_sentinel_failover_the_nodes_use_the_new_primary() {
+    let (primary_port, replica_port, sentinel_port) = (free_port(), free_port(), free_port());
+    let primary = OwnRedis::start_on(primary_port);
+    let replica = OwnRedis::start_with(
+        replica_port,
+        &["--replicaof", "127.0.0.1", &primary_port.to_string()],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("sentinel.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "port {sentinel_port}\nbind 127.0.0.1\nsentinel monitor switchboard 127.0.0.1 {primary_port} 1\nsentinel down-after-milliseconds switchboard 500\nsentinel failover-timeout switchboard 3000\n"
+        ),
+    )
+    .expect("sentinel config");
+    let _sentinel = KillOnDrop(
+        std::process::Command::new("redis-server")
+            .arg(&config)
+            .arg("--sentinel")
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs as a Sentinel"),
+    );
+    let primary_named = |port: u16| {
+        redis_cli(
+            sentinel_port,
+            &["sentinel", "get-master-addr-by-name", "switchboard"],
+        )
+        .contains(&port.to_string())
+    };
+    let wait_for = |what: &'static str, condition: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !condition() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_for("the Sentinel names the primary", &|| {
+        primary_named(primary_port)
+    });
+    wait_for("the replica follows the primary", &|| {
+        redis_cli(replica_port, &["info", "replication"]).contains("master_link_status:up")
+    });
+
+    // Two keys; `later` is used only after the failover, so its bucket can only be on the
+    // new primary if the gateway writes there.
+    let yaml = format!(
+        "channels: [{{name: local, provider: mock, models: [m]}}]\nroles: [{{name: limited, models: [\"*\"], limits: {{requests_per_minute: 100}}}}]\napi_keys:\n  - {{name: before, key: sk-before-key-0001, role: limited}}\n  - {{name: later, key: sk-later-key-00001, role: limited}}\nstate: {{redis_url: \"redis://127.0.0.1:{sentinel_port}\", sentinel_master: switchboard}}\n"
+    );
+    let gateway = Gateway::start(&yaml);
+    let send = |key: &'static str| {
+        let request = client()
+            .post(gateway.url("/v1/chat/completions"))
+            .bearer_auth(key)
+            .json(&chat_body("m", false));
+        async move { request.send().await.expect("request").status().as_u16() }
+    };
+    assert_eq!(send("sk-before-key-0001").await, 200);
+    assert_eq!(shared_state(&gateway).await, "redis");
+
+    primary.stop();
+    wait_for("the Sentinel promotes the replica", &|| {
+        primary_named(replica_port)
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        // No request fails while the gateway finds the new primary.
+        assert_eq!(send("sk-later-key-00001").await, 200);
+        if shared_state(&gateway).await == "redis" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway never reached the new primary"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(send("sk-later-key-00001").await, 200);
+    let keys = redis_cli(replica_port, &["keys", "*"]);
+    assert!(
+        keys.contains("key:later:rpm"),
+        "the new primary holds the bucket written after the failover: {keys}"
+    );
+}
