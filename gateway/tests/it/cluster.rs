@@ -649,7 +649,7 @@ impl Drop for KillOnDrop {
 async fn after_a_sentinel_failover_the_nodes_use_the_new_primary() {
     let (primary_port, replica_port, sentinel_port) = (free_port(), free_port(), free_port());
     let primary = OwnRedis::start_on(primary_port);
-    let replica = OwnRedis::start_with(
+    let _replica = OwnRedis::start_with(
         replica_port,
         &["--replicaof", "127.0.0.1", &primary_port.to_string()],
     );
