@@ -64,7 +64,8 @@ impl Context {
     }
 }
 
-/// How long a concurrency lease outlives the request timeout, should its node die holding it.
+/// How long a concurrency lease outlives the longest a request may run, should its node die
+/// holding it.
 const LEASE_SLACK: Duration = Duration::from_secs(60);
 
 /// `POST /v1/chat/completions` (OpenAI).
