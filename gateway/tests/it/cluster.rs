@@ -578,24 +578,7 @@ async fn nodes_find_the_primary_through_redis_sentinel() {
     let primary_port = free_port();
     let sentinel_port = free_port();
     let primary = OwnRedis::start_on(primary_port);
-    let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("sentinel.conf");
-    std::fs::write(
-        &config,
-        format!(
-            "port {sentinel_port}\nbind 127.0.0.1\nsentinel monitor switchboard 127.0.0.1 {primary_port} 1\n"
-        ),
-    )
-    .expect("sentinel config");
-    let _sentinel = KillOnDrop(
-        std::process::Command::new("redis-server")
-            .arg(&config)
-            .arg("--sentinel")
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server runs as a Sentinel"),
-    );
+    let _sentinel = Sentinel::start(sentinel_port, primary_port, "");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !redis_cli(
         sentinel_port,
@@ -635,13 +618,39 @@ async fn nodes_find_the_primary_through_redis_sentinel() {
     assert_ne!(redis_cli(primary.port, &["dbsize"]).trim(), "0");
 }
 
-/// A helper process stopped when the test ends, however it ends.
-struct KillOnDrop(std::process::Child);
+/// A Redis Sentinel watching the primary on `primary_port` as `switchboard`, stopped when the
+/// test ends, however it ends.
+struct Sentinel {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
 
-impl Drop for KillOnDrop {
+impl Sentinel {
+    fn start(port: u16, primary_port: u16, extra_config: &str) -> Sentinel {
+        let dir = tempfile::tempdir().expect("dir");
+        let config = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "port {port}\nbind 127.0.0.1\nsentinel monitor switchboard 127.0.0.1 {primary_port} 1\n{extra_config}"
+            ),
+        )
+        .expect("sentinel config");
+        let child = std::process::Command::new("redis-server")
+            .arg(&config)
+            .arg("--sentinel")
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs as a Sentinel");
+        Sentinel { child, _dir: dir }
+    }
+}
+
+impl Drop for Sentinel {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -653,23 +662,10 @@ async fn after_a_sentinel_failover_the_nodes_use_the_new_primary() {
         replica_port,
         &["--replicaof", "127.0.0.1", &primary_port.to_string()],
     );
-    let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("sentinel.conf");
-    std::fs::write(
-        &config,
-        format!(
-            "port {sentinel_port}\nbind 127.0.0.1\nsentinel monitor switchboard 127.0.0.1 {primary_port} 1\nsentinel down-after-milliseconds switchboard 500\nsentinel failover-timeout switchboard 3000\n"
-        ),
-    )
-    .expect("sentinel config");
-    let _sentinel = KillOnDrop(
-        std::process::Command::new("redis-server")
-            .arg(&config)
-            .arg("--sentinel")
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server runs as a Sentinel"),
+    let _sentinel = Sentinel::start(
+        sentinel_port,
+        primary_port,
+        "sentinel down-after-milliseconds switchboard 500\nsentinel failover-timeout switchboard 3000\n",
     );
     let primary_named = |port: u16| {
         redis_cli(
