@@ -153,27 +153,11 @@ async fn chat(
     flavour: Flavour<'_>,
     reply: Responder,
 ) -> Response<ResponseBody> {
-    let json = match admit(shared, parts, json, &flavour) {
-        Ok(json) => json,
-        Err(error) => return reply.error(&error),
-    };
-    let request = match validate::chat_request(json, matches!(flavour, Flavour::OpenAi)) {
-        Ok(request) => request,
-        Err(invalid) => {
-            return reply.invalid_with(&invalid.message, invalid.param.as_deref(), invalid.code);
-        }
-    };
-    let model = match flavour {
-        Flavour::Azure { deployment } => deployment,
-        Flavour::OpenAi => request.model.unwrap_or_default(),
-    };
-    if let Err(error) = known_model(shared, model, &flavour) {
-        return reply.error(&error);
-    }
-    let behaviour = shared.script.play().await;
-    if let Some(error) = &behaviour.error {
-        return reply.error(error);
-    }
+    let (request, model, behaviour) =
+        match prepare(shared, parts, json, &flavour, validate::chat_request).await {
+            Ok(prepared) => prepared,
+            Err(refusal) => return reply.refuse(refusal),
+        };
     let usage = behaviour
         .usage
         .unwrap_or_else(|| openai::default_usage(request.messages, &behaviour.reply, request.n));
@@ -181,7 +165,7 @@ async fn chat(
     let head = Head {
         id: &id,
         created: unix_now(),
-        model,
+        model: &model,
     };
     if !request.stream {
         let body = openai::completion_body(&head, &behaviour.reply, &usage, request.n);
@@ -194,6 +178,41 @@ async fn chat(
     };
     let transcript = stream::transcript(&head, &behaviour.reply, &usage, &shape);
     reply.stream(transcript, &behaviour, Arc::clone(&shared.abandoned))
+}
+
+/// Why an OpenAI POST is refused before it is answered.
+pub(crate) enum Refusal {
+    Error(ErrorReply),
+    Invalid(crate::fake::validate::InvalidRequest),
+}
+
+/// A validated OpenAI request that names its model (`None` for Azure, whose path does).
+pub(crate) trait NamesModel {
+    fn model(&self) -> Option<&str>;
+}
+
+/// Everything an OpenAI or Azure POST passes before it is answered: [`admit`], the endpoint's
+/// own validation, a known model (the body's, or Azure's deployment) and the scripted
+/// behaviour, which may itself be an error.
+pub(crate) async fn prepare<'j, R: NamesModel>(
+    shared: &Shared,
+    parts: &Parts,
+    json: Option<&'j Value>,
+    flavour: &Flavour<'_>,
+    validate: impl FnOnce(&'j Value, bool) -> Result<R, crate::fake::validate::InvalidRequest>,
+) -> Result<(R, String, Arc<Behaviour>), Refusal> {
+    let json = admit(shared, parts, json, flavour).map_err(Refusal::Error)?;
+    let request = validate(json, matches!(flavour, Flavour::OpenAi)).map_err(Refusal::Invalid)?;
+    let model = match flavour {
+        Flavour::Azure { deployment } => (*deployment).to_owned(),
+        Flavour::OpenAi => request.model().unwrap_or_default().to_owned(),
+    };
+    known_model(shared, &model, flavour).map_err(Refusal::Error)?;
+    let behaviour = shared.script.play().await;
+    if let Some(error) = behaviour.error.clone() {
+        return Err(Refusal::Error(error));
+    }
+    Ok((request, model, behaviour))
 }
 
 /// Authentication, Azure's `api-version`, the content type and a JSON body: what every OpenAI
@@ -301,6 +320,15 @@ impl Responder {
     ) -> Response<ResponseBody> {
         let body = openai::error_body(message, "invalid_request_error", param, code);
         self.json(StatusCode::BAD_REQUEST, body, Duration::ZERO)
+    }
+
+    pub(crate) fn refuse(self, refusal: Refusal) -> Response<ResponseBody> {
+        match refusal {
+            Refusal::Error(error) => self.error(&error),
+            Refusal::Invalid(invalid) => {
+                self.invalid_with(&invalid.message, invalid.param.as_deref(), invalid.code)
+            }
+        }
     }
 
     pub(crate) fn error(self, error: &ErrorReply) -> Response<ResponseBody> {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::gemini::base64_encode;
-use super::handler::{Flavour, Responder, ResponseBody, Shared, admit, known_model};
+use super::handler::{Flavour, Responder, ResponseBody, Shared, prepare};
 use super::openai::{to_vec, words};
 use validate::Input;
 
@@ -71,27 +71,11 @@ pub(crate) async fn openai(
     flavour: Flavour<'_>,
     reply: Responder,
 ) -> Response<ResponseBody> {
-    let json = match admit(shared, parts, json, &flavour) {
-        Ok(json) => json,
-        Err(error) => return reply.error(&error),
-    };
-    let request = match validate::request(json, matches!(flavour, Flavour::OpenAi)) {
-        Ok(request) => request,
-        Err(invalid) => {
-            return reply.invalid_with(&invalid.message, invalid.param.as_deref(), invalid.code);
-        }
-    };
-    let model = match flavour {
-        Flavour::Azure { deployment } => deployment,
-        Flavour::OpenAi => request.model.unwrap_or_default(),
-    };
-    if let Err(error) = known_model(shared, model, &flavour) {
-        return reply.error(&error);
-    }
-    let behaviour = shared.script.play().await;
-    if let Some(error) = &behaviour.error {
-        return reply.error(error);
-    }
+    let (request, model, behaviour) =
+        match prepare(shared, parts, json, &flavour, validate::request).await {
+            Ok(prepared) => prepared,
+            Err(refusal) => return reply.refuse(refusal),
+        };
     let counted: u64 = request
         .inputs
         .iter()
@@ -126,7 +110,7 @@ pub(crate) async fn openai(
     let body = List {
         object: "list",
         data,
-        model,
+        model: &model,
         usage: EmbeddingUsage {
             prompt_tokens,
             total_tokens: prompt_tokens,

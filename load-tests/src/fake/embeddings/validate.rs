@@ -32,6 +32,12 @@ pub(super) struct EmbeddingsRequest<'a> {
     pub dimensions: usize,
 }
 
+impl crate::fake::handler::NamesModel for EmbeddingsRequest<'_> {
+    fn model(&self) -> Option<&str> {
+        self.model
+    }
+}
+
 /// Validates a parsed body. `model_required` is false for Azure deployment URLs.
 pub(super) fn request(
     body: &Value,

@@ -59,6 +59,12 @@ pub(crate) struct ChatRequest<'a> {
     pub n: usize,
 }
 
+impl crate::fake::handler::NamesModel for ChatRequest<'_> {
+    fn model(&self) -> Option<&str> {
+        self.model
+    }
+}
+
 /// The checks every OpenAI request body starts with: a JSON object, each top-level field passing
 /// `field`, and a string `model` (unless the URL names the deployment). Returns the object and the
 /// model.
