@@ -9,6 +9,7 @@
 //! `"usage":null`; without it they carry no `usage` key. Chunks with choices carry an
 //! `obfuscation` padding string unless `include_obfuscation` is false, as OpenAI's do.
 
+use std::borrow::Cow;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -208,6 +209,17 @@ fn event(json: &[u8]) -> Bytes {
     out.extend_from_slice(json);
     out.extend_from_slice(b"\n\n");
     Bytes::from(out)
+}
+
+/// The reply as a model with `max_tokens` would give it after `used` tokens of reasoning: cut
+/// to the words that fit, and whether it was cut.
+pub(crate) fn cut_to_room(text: &str, max_tokens: Option<u64>, used: u64) -> (Cow<'_, str>, bool) {
+    let room = max_tokens.map_or(u64::MAX, |max| max.saturating_sub(used));
+    let pieces = split_words(text);
+    match usize::try_from(room) {
+        Ok(room) if room < pieces.len() => (Cow::Owned(pieces[..room].concat()), true),
+        _ => (Cow::Borrowed(text), false),
+    }
 }
 
 /// `"Hello big world"` → `["Hello", " big", " world"]`: a new piece starts at each whitespace run

@@ -29,7 +29,7 @@ use super::validate::ConverseRequest;
 use crate::fake::anthropic::signature::thinking_signature;
 use crate::fake::openai::{to_vec, words};
 use crate::fake::script::{Behaviour, Reply, Usage};
-use crate::fake::stream::split_words;
+use crate::fake::stream::cut_to_room;
 
 /// One content block of the answer.
 #[derive(Debug)]
@@ -124,17 +124,10 @@ pub(crate) fn answer<'a>(
     let mut stop_reason = "end_turn";
     match &behaviour.reply {
         Reply::Text(text) => {
-            let room = request
-                .max_tokens
-                .map_or(u64::MAX, |max| max.saturating_sub(output));
-            let pieces = split_words(text);
-            let text = match usize::try_from(room) {
-                Ok(room) if room < pieces.len() => {
-                    stop_reason = "max_tokens";
-                    Cow::Owned(pieces[..room].concat())
-                }
-                _ => Cow::Borrowed(text.as_str()),
-            };
+            let (text, cut) = cut_to_room(text, request.max_tokens, output);
+            if cut {
+                stop_reason = "max_tokens";
+            }
             output += words(&text);
             if !text.is_empty() {
                 content.push(Block::Text(text));

@@ -33,7 +33,7 @@ use super::signature::gemini_thought_signature;
 use super::validate::{GenerateRequest, get};
 use crate::fake::openai::{to_vec, words};
 use crate::fake::script::{Behaviour, Reply, Usage};
-use crate::fake::stream::split_words;
+use crate::fake::stream::cut_to_room;
 
 const DEFAULT_THINKING: &str = "Let me think about this.";
 
@@ -107,17 +107,10 @@ pub(crate) fn answer<'a>(
     let mut parts = Vec::new();
     let answer_words = match &behaviour.reply {
         Reply::Text(text) => {
-            let room = settings
-                .max_output_tokens
-                .map_or(u64::MAX, |max| max.saturating_sub(reasoning));
-            let pieces = split_words(text);
-            let text = match usize::try_from(room) {
-                Ok(room) if room < pieces.len() => {
-                    finish_reason = "MAX_TOKENS";
-                    Cow::Owned(pieces[..room].concat())
-                }
-                _ => Cow::Borrowed(text.as_str()),
-            };
+            let (text, cut) = cut_to_room(text, settings.max_output_tokens, reasoning);
+            if cut {
+                finish_reason = "MAX_TOKENS";
+            }
             let count = words(&text);
             if !(text.is_empty() && finish_reason == "MAX_TOKENS") {
                 parts.push(PartObject::text(text, false));
