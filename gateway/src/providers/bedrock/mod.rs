@@ -63,12 +63,7 @@ impl HttpProvider for Bedrock {
         upstream_model: &str,
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
-        let aws = channel.aws.as_ref().ok_or_else(|| {
-            GatewayError::new(
-                ErrorKind::Internal,
-                format!("channel `{}` has no AWS settings", channel.name),
-            )
-        })?;
+        let aws = aws_settings(channel)?;
         let accept = if canonical.stream {
             "application/vnd.amazon.eventstream"
         } else {
@@ -105,12 +100,7 @@ impl HttpProvider for Bedrock {
         upstream_model: &str,
         endpoint: &reqwest::Url,
     ) -> Result<UpstreamRequest, GatewayError> {
-        let aws = channel.aws.as_ref().ok_or_else(|| {
-            GatewayError::new(
-                ErrorKind::Internal,
-                format!("channel `{}` has no AWS settings", channel.name),
-            )
-        })?;
+        let aws = aws_settings(channel)?;
         let texts = request
             .inputs
             .iter()
@@ -221,4 +211,14 @@ impl HttpProvider for Bedrock {
             .map(|value| value.split(':').next().unwrap_or(value).to_owned());
         UpstreamFailure::from_status(channel, status, retry_after(headers), message, kind, None)
     }
+}
+
+/// The channel's AWS region and credentials (compiling the config guarantees them for Bedrock).
+fn aws_settings(channel: &Channel) -> Result<&crate::config::AwsSettings, GatewayError> {
+    channel.aws.as_ref().ok_or_else(|| {
+        GatewayError::new(
+            ErrorKind::Internal,
+            format!("channel `{}` has no AWS settings", channel.name),
+        )
+    })
 }
