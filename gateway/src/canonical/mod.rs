@@ -13,8 +13,8 @@ mod usage;
 
 pub use embeddings::{EmbeddingInput, EmbeddingRequest, EmbeddingResponse};
 pub use request::{
-    CacheControl, ChatRequest, ContentPart, Family, Message, ResponseFormat, Role,
-    RoutingPreferences, Sampling, Tool, ToolChoice,
+    CacheControl, ChatRequest, ContentPart, Family, Message, NamespacedTool, ResponseFormat, Role,
+    RoutingPreferences, Sampling, Tool, ToolChoice, Unportable, UnportableKind, UnsupportedPolicy,
 };
 pub use response::{ChatResponse, Choice, FinishReason};
 pub use stream::{Decoded, EventStream, StreamEvent};

@@ -37,6 +37,73 @@ pub struct ChatRequest {
     /// Where the client wants the request to go (OpenRouter-style fields, `/api/request`'s
     /// context); headers add to it in the request path.
     pub routing: RoutingPreferences,
+    /// What only the client's own protocol can carry (hosted tools, server-side state, opaque
+    /// reasoning items): an upstream that speaks that protocol gets it with the client's own
+    /// request; any other drops or refuses it as each entry says.
+    pub unportable: Vec<Unportable>,
+    /// The client's request body as sent, kept when an upstream may speak the client's
+    /// protocol (OpenAI Responses): such an upstream gets it with only the model replaced.
+    pub native: Option<bytes::Bytes>,
+    /// Functions the client grouped in namespaces (Responses `namespace` tools), flattened into
+    /// plain tools under `flat` names; answers name the calls the way the client declared them.
+    pub tool_namespaces: Vec<NamespacedTool>,
+    /// Anthropic's `anthropic-beta` flags from the client, passed to Anthropic upstreams.
+    pub betas: Vec<String>,
+    /// The client's own rule for what a target cannot run (`x-switchboard-unsupported`),
+    /// overriding the channel's and the gateway's.
+    pub unsupported: Option<UnsupportedPolicy>,
+}
+
+/// What to do with hosted tools and parameters a target cannot run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnsupportedPolicy {
+    /// Leave them out, name them in the answer's `x-switchboard-dropped` header.
+    #[default]
+    Drop,
+    /// Refuse the request with a 400 naming the first one.
+    Refuse,
+}
+
+impl UnsupportedPolicy {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "drop" => Some(UnsupportedPolicy::Drop),
+            "refuse" => Some(UnsupportedPolicy::Refuse),
+            _ => None,
+        }
+    }
+}
+
+/// Something in a request that only its own protocol can carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unportable {
+    /// Where it is in the client's request, as the client wrote it (`tools[8]`,
+    /// `previous_response_id`), for errors.
+    pub field: String,
+    /// The short name the `x-switchboard-dropped` header gives it (`tools.web_search`).
+    pub label: String,
+    pub kind: UnportableKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnportableKind {
+    /// A hosted tool or parameter another target cannot run: dropped or refused by policy.
+    Optional,
+    /// State another target has no use for (encrypted reasoning, hosted-tool results): always
+    /// left out, and named.
+    LeftOut,
+    /// The answer depends on it and no other target can give it: always refused, with this
+    /// explanation.
+    Required(String),
+}
+
+/// A function declared inside a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespacedTool {
+    /// The plain tool name upstreams see.
+    pub flat: String,
+    pub namespace: String,
+    pub name: String,
 }
 
 /// A client's routing wishes. Provider names are channel names or provider kinds.
@@ -59,6 +126,9 @@ pub struct RoutingPreferences {
 pub enum Family {
     #[default]
     OpenAi,
+    /// OpenAI's Responses API: its own wire format, whose extensions Chat Completions does not
+    /// take.
+    OpenAiResponses,
     Anthropic,
     Gemini,
 }
@@ -67,6 +137,7 @@ impl Family {
     pub fn name(self) -> &'static str {
         match self {
             Family::OpenAi => "OpenAI",
+            Family::OpenAiResponses => "OpenAI Responses",
             Family::Anthropic => "Anthropic",
             Family::Gemini => "Gemini",
         }
@@ -105,6 +176,9 @@ pub struct Message {
     /// The client sent the content as a bare string rather than a list of parts; kept so the
     /// request can be re-encoded in the same shape for servers that only accept strings.
     pub plain_text: bool,
+    /// Fields of the client's family on this message with no canonical meaning (Anthropic's
+    /// per-turn `output_config` on a system message), forwarded to upstreams of that family.
+    pub extensions: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,9 +214,13 @@ pub enum ContentPart {
     /// `cache_control`). Protocols without explicit cache markers ignore it.
     CachePoint(CacheControl),
     Refusal(String),
-    /// A part only one protocol family can express (OpenAI's `input_audio`, `file`), kept
-    /// verbatim for upstreams of that family.
-    Opaque(Value),
+    /// A part only one protocol family can express (OpenAI's `input_audio`, `file`,
+    /// Anthropic's `tool_reference` or server-tool blocks), kept verbatim for upstreams of that
+    /// family.
+    Opaque {
+        family: Family,
+        value: Value,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +232,20 @@ pub struct Tool {
     pub strict: Option<bool>,
     /// Cache the prompt up to and including this tool definition.
     pub cache: Option<CacheControl>,
+    /// Fields of the client's family with no canonical meaning (Anthropic's `defer_loading`,
+    /// `input_examples`, `allowed_callers`), forwarded to upstreams of that family only.
+    pub extensions: Map<String, Value>,
+}
+
+impl Tool {
+    /// Anthropic's `defer_loading`: the model is not to see the tool until a tool search loads
+    /// it, so targets without tool search leave it out.
+    pub fn deferred(&self) -> bool {
+        self.extensions
+            .get("defer_loading")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
 }
 
 /// A prompt-cache marker. `ttl` is the provider's spelling (`5m`, `1h`); `None` is its default.
@@ -168,7 +260,7 @@ pub enum ToolChoice {
     Auto,
     Required,
     Function(String),
-    /// A choice only OpenAI expresses (`allowed_tools`, `custom`), kept verbatim.
+    /// A choice only OpenAI Chat expresses (`allowed_tools`, `custom`), kept verbatim.
     Opaque(Value),
 }
 
@@ -207,6 +299,15 @@ impl Message {
 }
 
 impl ChatRequest {
+    /// How the client declared a tool it named `flat` upstream: `(namespace, name)` for a
+    /// function in a namespace.
+    pub fn namespaced(&self, flat: &str) -> Option<(&str, &str)> {
+        self.tool_namespaces
+            .iter()
+            .find(|tool| tool.flat == flat)
+            .map(|tool| (tool.namespace.as_str(), tool.name.as_str()))
+    }
+
     /// A quick input-token estimate (about four characters a token, plus framing per message),
     /// for `count_tokens` and routing rules. Not a tokenizer: within tens of percent for prose.
     pub fn estimate_input_tokens(&self) -> u64 {

@@ -13,6 +13,9 @@ pub struct ChatResponse {
     pub usage: Option<Usage>,
     pub system_fingerprint: Option<String>,
     pub service_tier: Option<String>,
+    /// The upstream's body as it came, when the client speaks the upstream's protocol (an
+    /// OpenAI Responses client served by a Responses channel): the client gets it unchanged.
+    pub native: Option<bytes::Bytes>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +30,11 @@ pub struct Choice {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinishReason {
+    /// The model ended its turn.
     Stop,
+    /// Generation stopped at one of the request's stop sequences: the sequence, when the
+    /// upstream says which (Anthropic and Bedrock do; OpenAI and Gemini report a plain stop).
+    StopSequence(Option<String>),
     Length,
     ToolCalls,
     ContentFilter,
@@ -38,7 +45,7 @@ pub enum FinishReason {
 impl FinishReason {
     pub fn as_openai(&self) -> &str {
         match self {
-            FinishReason::Stop => "stop",
+            FinishReason::Stop | FinishReason::StopSequence(_) => "stop",
             FinishReason::Length => "length",
             FinishReason::ToolCalls => "tool_calls",
             FinishReason::ContentFilter => "content_filter",

@@ -51,6 +51,17 @@ pub enum StreamEvent {
     },
     /// Final token counts (the last one seen wins).
     Usage(Usage),
+    /// An upstream event exactly as it came, for a client that speaks the upstream's protocol
+    /// (an OpenAI Responses client served by a Responses channel): that client's encoder writes
+    /// these and nothing else, so hosted-tool items, encrypted reasoning and response ids reach
+    /// it unchanged. The canonical events decoded from the same upstream event come before it,
+    /// for usage, finish and first-event timing. `sequence` is the event's own sequence number;
+    /// `terminal` marks the event that ends the answer (completed, incomplete or failed).
+    Native {
+        frame: bytes::Bytes,
+        sequence: u64,
+        terminal: bool,
+    },
 }
 
 /// What one upstream stream payload meant.

@@ -19,18 +19,19 @@ use sha2::{Digest, Sha256};
 
 use super::ConfigError;
 use super::schema::{
-    AliasConfig, ApiKeyConfig, BudgetsConfig, ChannelConfig, ChannelModelConfig, CircuitConfig,
-    ConfigFile, FailClosedConfig, LimitsConfig, PricesConfig, ProviderKindConfig, RoleConfig,
-    RuleConfig, StateConfig, TenantConfig,
+    AliasConfig, ApiConfig, ApiKeyConfig, BudgetsConfig, ChannelConfig, ChannelModelConfig,
+    CircuitConfig, ConfigFile, FailClosedConfig, LimitsConfig, PricesConfig, ProviderKindConfig,
+    RoleConfig, RuleConfig, StateConfig, TenantConfig, UnsupportedConfig,
 };
 use super::snapshot::{
     AwsSettings, Channel, ChannelTimeouts, MockSettings, Route, RoutingSettings, Rule, Secret,
     ServerSettings, Snapshot,
 };
 use crate::accounting::prices::{Price, PriceTable};
+use crate::canonical::UnsupportedPolicy;
 use crate::policy::limits::BudgetSettings;
 use crate::policy::{Limits, ModelPattern, Principal, Role, Tenant};
-use crate::providers::{self, ProviderKind};
+use crate::providers::{self, ProviderKind, UpstreamApi};
 use crate::state::LimitKind;
 use crate::telemetry::metrics::RouteMetrics;
 
@@ -125,7 +126,7 @@ pub fn compile(
     let mut routes: HashMap<String, Vec<Arc<Route>>> = HashMap::new();
     let mut names = HashSet::new();
     for (index, raw) in config.channels.iter().enumerate() {
-        let channel = Arc::new(channel(&compiler, index, raw)?);
+        let channel = Arc::new(channel(&compiler, index, raw, config.unsupported)?);
         if !names.insert(channel.name.clone()) {
             return Err(compiler.invalid(
                 format!("channels[{index}].name"),
@@ -146,7 +147,7 @@ pub fn compile(
                 })
             };
             let (endpoint, stream_endpoint, embeddings_endpoint) =
-                match providers::http_provider(channel.kind) {
+                match providers::http_provider(channel.kind, channel.api) {
                     Some(provider) => (
                         Some(parse(provider.endpoint(&channel, upstream))?),
                         Some(parse(provider.stream_endpoint(&channel, upstream))?),
@@ -643,10 +644,18 @@ fn server_settings(
     })
 }
 
+fn policy(config: UnsupportedConfig) -> UnsupportedPolicy {
+    match config {
+        UnsupportedConfig::Drop => UnsupportedPolicy::Drop,
+        UnsupportedConfig::Refuse => UnsupportedPolicy::Refuse,
+    }
+}
+
 fn channel(
     compiler: &Compiler<'_>,
     index: usize,
     raw: &ChannelConfig,
+    unsupported: UnsupportedConfig,
 ) -> Result<Channel, ConfigError> {
     let field = |name: &str| format!("channels[{index}].{name}");
     if raw.name.trim().is_empty() {
@@ -717,7 +726,17 @@ fn channel(
         ));
     }
 
-    let mut headers = match providers::http_provider(kind) {
+    let api = match (raw.api, kind) {
+        (ApiConfig::ChatCompletions, _) => UpstreamApi::ChatCompletions,
+        (ApiConfig::Responses, ProviderKind::OpenAi) => UpstreamApi::Responses,
+        (ApiConfig::Responses, _) => {
+            return Err(compiler.invalid(
+                field("api"),
+                "only `provider: openai` channels speak the Responses API (api: responses)",
+            ));
+        }
+    };
+    let mut headers = match providers::http_provider(kind, api) {
         Some(provider) => provider
             .static_headers(credential.as_deref())
             .map_err(|message| compiler.invalid(field("api_key"), message))?,
@@ -786,6 +805,8 @@ fn channel(
             latency: Duration::from_millis(mock.latency_ms),
         },
         http,
+        api,
+        unsupported: policy(raw.unsupported.unwrap_or(unsupported)),
     })
 }
 

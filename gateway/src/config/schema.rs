@@ -42,6 +42,27 @@ pub struct ConfigFile {
     pub prices: PricesConfig,
     #[serde(default)]
     pub budgets: BudgetsConfig,
+    /// What to do with hosted tools and parameters a channel's provider cannot run: `drop`
+    /// (the default: left out, named in `x-switchboard-dropped`) or `refuse` (400).
+    #[serde(default)]
+    pub unsupported: UnsupportedConfig,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsupportedConfig {
+    #[default]
+    Drop,
+    Refuse,
+}
+
+/// Which API an OpenAI channel speaks upstream.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiConfig {
+    #[default]
+    ChatCompletions,
+    Responses,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -183,6 +204,13 @@ pub struct ChannelConfig {
     /// AWS region and credentials of a `bedrock` channel.
     #[serde(default)]
     pub aws: Option<AwsConfig>,
+    /// The API an `openai` channel speaks upstream: `chat_completions` (default) or
+    /// `responses` (OpenAI's Responses API: Responses clients pass through unchanged).
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// This channel's own rule for what its provider cannot run (else the gateway's).
+    #[serde(default)]
+    pub unsupported: Option<UnsupportedConfig>,
     /// Settings of the `mock` provider.
     #[serde(default)]
     pub mock: Option<MockConfig>,

@@ -154,6 +154,10 @@ pub struct Channel {
     pub aws: Option<AwsSettings>,
     /// Pooled HTTP client for this channel (keeps upstream connections alive).
     pub http: reqwest::Client,
+    /// The API an OpenAI channel speaks upstream.
+    pub api: crate::providers::UpstreamApi,
+    /// The rule for what this channel's provider cannot run (the channel's, else the gateway's).
+    pub unsupported: crate::canonical::UnsupportedPolicy,
 }
 
 #[derive(Debug, Clone, Copy)]

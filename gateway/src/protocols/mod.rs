@@ -31,6 +31,7 @@
 //! `prompt_cache_key`, …) are ignored by targets that have no such notion.
 
 pub mod anthropic;
+pub mod fit;
 pub mod gemini;
 pub mod models;
 pub mod openai_chat;
@@ -41,6 +42,7 @@ mod properties;
 pub mod shared;
 pub mod simple;
 
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
@@ -97,16 +99,24 @@ impl ClientProtocol {
         }
     }
 
-    /// Renders a complete answer.
-    pub fn encode_response(self, response: &ChatResponse) -> Response {
+    /// Renders a complete answer to `request`.
+    pub fn encode_response(self, response: &ChatResponse, request: &ChatRequest) -> Response {
         match self {
             // `/api/request` answers are built with their metadata by the request path.
             ClientProtocol::OpenAi | ClientProtocol::OpenAiEmbeddings | ClientProtocol::Simple => {
                 axum::Json(openai_chat::response::encode(response)).into_response()
             }
-            ClientProtocol::OpenAiResponses => {
-                axum::Json(openai_responses::response::encode(response)).into_response()
-            }
+            // Served by a Responses channel: the upstream's own body.
+            ClientProtocol::OpenAiResponses if response.native.is_some() => (
+                [(header::CONTENT_TYPE, "application/json")],
+                response.native.clone().unwrap_or_default(),
+            )
+                .into_response(),
+            ClientProtocol::OpenAiResponses => axum::Json(openai_responses::response::encode(
+                response,
+                &request.tool_namespaces,
+            ))
+            .into_response(),
             ClientProtocol::Anthropic => {
                 axum::Json(anthropic::response::encode(response)).into_response()
             }
@@ -116,7 +126,9 @@ impl ClientProtocol {
         }
     }
 
-    pub fn stream_encoder(self, request: &ChatRequest) -> StreamEncoder {
+    /// The encoder for a stream answering `request`; `native`: the upstream speaks the client's
+    /// protocol and its events pass through unchanged.
+    pub fn stream_encoder(self, request: &ChatRequest, native: bool) -> StreamEncoder {
         match self {
             ClientProtocol::OpenAi | ClientProtocol::OpenAiEmbeddings | ClientProtocol::Simple => {
                 StreamEncoder::OpenAi(openai_chat::stream::ChunkEncoder::new(
@@ -124,7 +136,10 @@ impl ClientProtocol {
                 ))
             }
             ClientProtocol::OpenAiResponses => {
-                StreamEncoder::Responses(openai_responses::stream::ResponseEncoder::new())
+                StreamEncoder::Responses(openai_responses::stream::ResponseEncoder::new(
+                    request.tool_namespaces.clone(),
+                    native,
+                ))
             }
             ClientProtocol::Anthropic => {
                 StreamEncoder::Anthropic(anthropic::stream::EventEncoder::new())

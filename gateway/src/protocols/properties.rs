@@ -13,8 +13,11 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use super::fit::Fit;
 use super::{anthropic, gemini, openai_chat, openai_responses};
-use crate::canonical::{ChatRequest, ContentPart, Family, Message, Role, Sampling, Tool};
+use crate::canonical::{
+    ChatRequest, ContentPart, Family, Message, Role, Sampling, Tool, UnsupportedPolicy,
+};
 
 fn word() -> impl Strategy<Value = String> {
     "[a-z]{1,8}"
@@ -76,6 +79,7 @@ fn text_message(role: Role, text: String) -> Message {
         name: None,
         content: vec![ContentPart::Text(text)],
         plain_text: true,
+        extensions: Default::default(),
     }
 }
 
@@ -130,6 +134,7 @@ fn request() -> impl Strategy<Value = ChatRequest> {
                                 name: None,
                                 content,
                                 plain_text: false,
+                                extensions: Default::default(),
                             });
                             for (id, result) in ids.into_iter().zip(results) {
                                 let content = vec![ContentPart::ToolResult {
@@ -142,6 +147,7 @@ fn request() -> impl Strategy<Value = ChatRequest> {
                                     name: None,
                                     content,
                                     plain_text: false,
+                                    extensions: Default::default(),
                                 });
                             }
                         }
@@ -158,6 +164,7 @@ fn request() -> impl Strategy<Value = ChatRequest> {
                         ),
                         strict: None,
                         cache: None,
+                        extensions: Default::default(),
                     })
                     .collect();
                 ChatRequest {
@@ -261,12 +268,17 @@ fn assert_same(original: &ChatRequest, back: &ChatRequest) {
     assert_eq!(back.stop, original.stop);
 }
 
+/// A fit that refuses: the generated requests hold nothing any target lacks.
+fn fit(family: Family) -> Fit {
+    Fit::new(UnsupportedPolicy::Refuse, Some(family), "the target")
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn openai_chat_round_trip(original in request()) {
-        let wire = openai_chat::upstream::encode(&original, "m", false).expect("encodes");
+        let wire = openai_chat::upstream::encode(&original, "m", false, &mut fit(Family::OpenAi)).expect("encodes");
         let bytes = serde_json::to_vec(&wire).expect("serializes");
         let back = openai_chat::request::decode(openai_chat::request::parse_body(&bytes).expect("parses")).expect("decodes");
         assert_same(&original, &back);
@@ -274,7 +286,7 @@ proptest! {
 
     #[test]
     fn anthropic_round_trip(original in request()) {
-        let wire = anthropic::upstream::encode(&original, "m", 4096).expect("encodes");
+        let wire = anthropic::upstream::encode(&original, "m", 4096, &mut fit(Family::Anthropic)).expect("encodes");
         let bytes = serde_json::to_vec(&wire).expect("serializes");
         let back = anthropic::request::decode(anthropic::request::parse_body(&bytes).expect("parses"), false).expect("decodes");
         assert_same(&original, &back);
@@ -282,7 +294,7 @@ proptest! {
 
     #[test]
     fn gemini_round_trip(original in request()) {
-        let wire = gemini::upstream::encode(&original).expect("encodes");
+        let wire = gemini::upstream::encode(&original, &mut fit(Family::Gemini)).expect("encodes");
         let bytes = serde_json::to_vec(&wire).expect("serializes");
         let back = gemini::request::decode(gemini::request::parse_body(&bytes).expect("parses"), "m", false).expect("decodes");
         assert_same(&original, &back);

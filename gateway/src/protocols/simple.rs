@@ -92,6 +92,7 @@ pub fn decode(body: &[u8]) -> Result<ChatRequest, GatewayError> {
             name: None,
             content: vec![ContentPart::Text(system)],
             plain_text: true,
+            extensions: Default::default(),
         });
     }
     messages.push(Message {
@@ -99,6 +100,7 @@ pub fn decode(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         name: None,
         content: vec![ContentPart::Text(wire.query)],
         plain_text: true,
+        extensions: Default::default(),
     });
     Ok(ChatRequest {
         model,

@@ -8,12 +8,14 @@ use super::{
     HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_headers, json_request,
     retry_after,
 };
-use crate::canonical::{ChatRequest, ChatResponse};
+use crate::canonical::{ChatRequest, ChatResponse, Family};
 use crate::config::Channel;
 use crate::error::GatewayError;
+use crate::protocols::anthropic::betas;
 use crate::protocols::anthropic::{
     error::parse_upstream_error, response, stream::EventDecoder, upstream,
 };
+use crate::protocols::fit::Fit;
 
 /// The API version every current Anthropic SDK sends.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -38,20 +40,29 @@ impl HttpProvider for Anthropic {
         Ok(headers)
     }
 
+    fn target(&self) -> (Option<Family>, &'static str) {
+        (Some(Family::Anthropic), "an Anthropic model")
+    }
+
     fn build_request(
         &self,
         channel: &Channel,
         canonical: &ChatRequest,
         upstream_model: &str,
         endpoint: &reqwest::Url,
+        fit: &mut Fit,
     ) -> Result<UpstreamRequest, GatewayError> {
-        let wire = upstream::encode(canonical, upstream_model, channel.default_max_tokens)?;
-        json_request(
+        let wire = upstream::encode(canonical, upstream_model, channel.default_max_tokens, fit)?;
+        let mut request = json_request(
             channel,
             endpoint,
             &wire,
             canonical.stream.then_some("text/event-stream"),
-        )
+        )?;
+        if canonical.extension_family == Family::Anthropic {
+            betas::forward(&canonical.betas, &mut request.headers);
+        }
+        Ok(request)
     }
 
     fn parse_response(

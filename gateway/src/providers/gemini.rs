@@ -11,10 +11,11 @@ use super::{
 use serde_json::json;
 
 use crate::canonical::{
-    ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse,
+    ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, Family,
 };
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::fit::Fit;
 use crate::protocols::gemini::{
     error::parse_upstream_error, response, stream::ChunkDecoder, upstream,
 };
@@ -44,14 +45,19 @@ impl HttpProvider for Gemini {
         )
     }
 
+    fn target(&self) -> (Option<Family>, &'static str) {
+        (Some(Family::Gemini), "a Gemini model")
+    }
+
     fn build_request(
         &self,
         channel: &Channel,
         canonical: &ChatRequest,
         _upstream_model: &str,
         endpoint: &reqwest::Url,
+        fit: &mut Fit,
     ) -> Result<UpstreamRequest, GatewayError> {
-        json_request(channel, endpoint, &upstream::encode(canonical)?, None)
+        json_request(channel, endpoint, &upstream::encode(canonical, fit)?, None)
     }
 
     fn parse_response(

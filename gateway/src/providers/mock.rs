@@ -1,7 +1,8 @@
 //! The `mock` provider: answers locally, deterministically, with no network and no API key, so
 //! the quick start and load tests run anywhere.
 //!
-//! The reply quotes the last user message (or is the channel's fixed `reply`). Tokens are words:
+//! The reply quotes the last user message (or is the channel's fixed `reply`), cut before the
+//! first of the request's stop sequences it contains (reported as that stop sequence). Tokens are words:
 //! the reply is streamed one word per chunk, `output_tokens` is the number of chunks, and
 //! `input_tokens` counts the words of every message plus 3 per message for role framing — simple,
 //! but consistent between the stream and the usage it reports.
@@ -72,21 +73,42 @@ fn identity() -> (String, u64) {
     (format!("chatcmpl-mock-{:x}", now.as_nanos()), now.as_secs())
 }
 
+/// The reply cut before the earliest stop sequence it contains, and how it ended.
+fn stopped(request: &ChatRequest, mut text: String) -> (String, FinishReason) {
+    let first = request
+        .stop
+        .iter()
+        .filter(|stop| !stop.is_empty())
+        .filter_map(|stop| text.find(stop.as_str()).map(|at| (at, stop)))
+        .min_by_key(|(at, _)| *at);
+    match first {
+        Some((at, stop)) => {
+            text.truncate(at);
+            (text, FinishReason::StopSequence(Some(stop.clone())))
+        }
+        None => (text, FinishReason::Stop),
+    }
+}
+
 /// Applies `max_output_tokens` the way a model would: cut the reply and report `length`.
-fn limited<'a>(request: &ChatRequest, tokens: &'a [&'a str]) -> (&'a [&'a str], FinishReason) {
+fn limited<'a>(
+    request: &ChatRequest,
+    tokens: &'a [&'a str],
+    finish: FinishReason,
+) -> (&'a [&'a str], FinishReason) {
     match request.max_output_tokens {
         Some(limit) if (limit as usize) < tokens.len() => {
             (&tokens[..limit as usize], FinishReason::Length)
         }
-        _ => (tokens, FinishReason::Stop),
+        _ => (tokens, finish),
     }
 }
 
 pub async fn respond(settings: &MockSettings, request: &ChatRequest, model: &str) -> ChatResponse {
     tokio::time::sleep(settings.latency).await;
-    let text = reply_text(settings, request);
+    let (text, finish) = stopped(request, reply_text(settings, request));
     let all = tokens(&text);
-    let (kept, finish) = limited(request, &all);
+    let (kept, finish) = limited(request, &all, finish);
     let (id, created) = identity();
     let choices = (0..request.sampling.n.unwrap_or(1))
         .map(|index| Choice {
@@ -104,16 +126,17 @@ pub async fn respond(settings: &MockSettings, request: &ChatRequest, model: &str
         usage: Some(usage(request, kept.len() as u64)),
         system_fingerprint: None,
         service_tier: None,
+        native: None,
     }
 }
 
 /// The same answer as [`respond`], one word per event, paced by `chunk_delay`.
 pub fn stream(settings: &MockSettings, request: &ChatRequest, model: &str) -> EventStream {
-    let text = reply_text(settings, request);
+    let (text, finish) = stopped(request, reply_text(settings, request));
     let owned: Vec<String> = tokens(&text).into_iter().map(str::to_owned).collect();
     let (kept, finish) = {
         let borrowed: Vec<&str> = owned.iter().map(String::as_str).collect();
-        let (kept, finish) = limited(request, &borrowed);
+        let (kept, finish) = limited(request, &borrowed, finish);
         (kept.len(), finish)
     };
     let (id, created) = identity();
@@ -228,8 +251,21 @@ mod tests {
             ..ChatRequest::default()
         };
         let all = ["a", " b", " c"];
-        let (kept, reason) = limited(&request, &all);
+        let (kept, reason) = limited(&request, &all, FinishReason::Stop);
         assert_eq!(kept, ["a", " b"]);
         assert_eq!(reason, FinishReason::Length);
+    }
+
+    #[test]
+    fn the_earliest_stop_sequence_cuts_the_reply_and_is_reported() {
+        let request = ChatRequest {
+            stop: vec!["END".to_owned(), "said".to_owned()],
+            ..ChatRequest::default()
+        };
+        let (text, reason) = stopped(&request, "You said: hi END".to_owned());
+        assert_eq!(text, "You ");
+        assert_eq!(reason, FinishReason::StopSequence(Some("said".to_owned())));
+        let (text, reason) = stopped(&ChatRequest::default(), "no stop".to_owned());
+        assert_eq!((text.as_str(), reason), ("no stop", FinishReason::Stop));
     }
 }

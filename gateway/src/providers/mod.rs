@@ -17,13 +17,16 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use bytes::Bytes;
 
-use crate::canonical::Decoded;
-use crate::canonical::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
+use crate::canonical::{
+    ChatRequest, ChatResponse, Decoded, EmbeddingRequest, EmbeddingResponse, Family,
+};
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
 use crate::protocols::anthropic::stream::EventDecoder;
+use crate::protocols::fit::Fit;
 use crate::protocols::gemini::stream::ChunkDecoder as GeminiDecoder;
 use crate::protocols::openai_chat::stream::ChunkDecoder;
+use crate::protocols::openai_responses::events::EventDecoder as ResponsesDecoder;
 
 /// Every provider kind. Matches over it are exhaustive so the compiler lists every place a new
 /// provider must be wired in.
@@ -77,13 +80,19 @@ pub trait HttpProvider: Send + Sync {
     /// when the config is compiled, so the credential is formatted once, not per request.
     fn static_headers(&self, credential: Option<&str>) -> Result<HeaderMap, String>;
 
-    /// Builds the request body and headers; `endpoint` is the route's precomputed URL.
+    /// The client protocol family the upstream speaks (whose extensions it takes verbatim),
+    /// and how error messages name it: "an Anthropic model".
+    fn target(&self) -> (Option<Family>, &'static str);
+
+    /// Builds the request body and headers; `endpoint` is the route's precomputed URL. What the
+    /// upstream cannot take is dropped or refused through `fit`.
     fn build_request(
         &self,
         channel: &Channel,
         request: &ChatRequest,
         upstream_model: &str,
         endpoint: &reqwest::Url,
+        fit: &mut Fit,
     ) -> Result<UpstreamRequest, GatewayError>;
 
     fn parse_response(
@@ -135,9 +144,22 @@ pub trait HttpProvider: Send + Sync {
     ) -> UpstreamFailure;
 }
 
-/// The HTTP provider for a kind; `None` for providers that do not go over HTTP.
-pub fn http_provider(kind: ProviderKind) -> Option<&'static dyn HttpProvider> {
+/// Which of OpenAI's APIs an OpenAI channel speaks upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UpstreamApi {
+    /// `POST /chat/completions`: what every OpenAI-compatible server offers.
+    #[default]
+    ChatCompletions,
+    /// `POST /responses`: hosted tools, encrypted reasoning and `previous_response_id` survive
+    /// for OpenAI Responses clients, who get the upstream's answer unchanged.
+    Responses,
+}
+
+/// The HTTP provider for a channel's kind and API; `None` for providers that do not go over
+/// HTTP.
+pub fn http_provider(kind: ProviderKind, api: UpstreamApi) -> Option<&'static dyn HttpProvider> {
     match kind {
+        ProviderKind::OpenAi if api == UpstreamApi::Responses => Some(&openai::OPENAI_RESPONSES),
         ProviderKind::OpenAi => Some(&openai::OPENAI),
         ProviderKind::Azure => Some(&openai::AZURE),
         ProviderKind::Anthropic => Some(&anthropic::ANTHROPIC),
@@ -225,6 +247,7 @@ pub enum StreamFraming {
 /// Upstream stream payloads → canonical events, per wire format.
 pub enum StreamDecoder {
     OpenAi(ChunkDecoder),
+    Responses(ResponsesDecoder),
     Anthropic(EventDecoder),
     Gemini(GeminiDecoder),
     Bedrock(bedrock::stream::EventDecoder),
@@ -235,9 +258,18 @@ impl StreamDecoder {
     pub fn decode(&mut self, event: &str, data: &str) -> Result<Decoded, GatewayError> {
         match self {
             StreamDecoder::OpenAi(decoder) => decoder.decode(data),
+            StreamDecoder::Responses(decoder) => decoder.decode(event, data),
             StreamDecoder::Anthropic(decoder) => decoder.decode(event, data),
             StreamDecoder::Gemini(decoder) => decoder.decode(data),
             StreamDecoder::Bedrock(decoder) => decoder.decode(event, data),
+        }
+    }
+
+    /// The client speaks the upstream's protocol: pass every event through as it came (see
+    /// [`crate::canonical::StreamEvent::Native`]). Only the Responses decoder has such clients.
+    pub fn pass_through(&mut self) {
+        if let StreamDecoder::Responses(decoder) = self {
+            decoder.pass_through();
         }
     }
 }

@@ -1,20 +1,25 @@
 //! The OpenAI-compatible provider family: OpenAI itself, Azure OpenAI, and any server that
 //! speaks the Chat Completions API (Groq, Together, vLLM, Ollama, …). One implementation,
-//! parameterised by a flavour that decides the URL shape and the auth header.
+//! parameterised by a flavour that decides the URL shape and the auth header, and by the API
+//! spoken upstream: Chat Completions, or (`api: responses`, OpenAI itself) the Responses API.
 
 use axum::http::{HeaderMap, StatusCode, header};
 
 use super::{
-    HttpProvider, StreamDecoder, UpstreamFailure, UpstreamRequest, json_headers, json_request,
-    retry_after,
+    HttpProvider, StreamDecoder, UpstreamApi, UpstreamFailure, UpstreamRequest, json_headers,
+    json_request, retry_after,
 };
-use crate::canonical::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
+use crate::canonical::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Family};
 use crate::config::Channel;
 use crate::error::GatewayError;
+use crate::protocols::fit::Fit;
 use crate::protocols::openai_chat::{
     error::parse_upstream_error, response, stream::ChunkDecoder, upstream,
 };
 use crate::protocols::openai_embeddings;
+use crate::protocols::openai_responses::{
+    response as responses_response, upstream as responses_upstream,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flavour {
@@ -26,18 +31,28 @@ enum Flavour {
 
 pub struct OpenAiCompatible {
     flavour: Flavour,
+    api: UpstreamApi,
 }
 
 pub static OPENAI: OpenAiCompatible = OpenAiCompatible {
     flavour: Flavour::OpenAi,
+    api: UpstreamApi::ChatCompletions,
+};
+pub static OPENAI_RESPONSES: OpenAiCompatible = OpenAiCompatible {
+    flavour: Flavour::OpenAi,
+    api: UpstreamApi::Responses,
 };
 pub static AZURE: OpenAiCompatible = OpenAiCompatible {
     flavour: Flavour::Azure,
+    api: UpstreamApi::ChatCompletions,
 };
 
 impl HttpProvider for OpenAiCompatible {
     fn endpoint(&self, channel: &Channel, upstream_model: &str) -> String {
         match self.flavour {
+            Flavour::OpenAi if self.api == UpstreamApi::Responses => {
+                format!("{}/responses", channel.base_url)
+            }
             Flavour::OpenAi => format!("{}/chat/completions", channel.base_url),
             Flavour::Azure => format!(
                 "{}/openai/deployments/{}/chat/completions?api-version={}",
@@ -58,14 +73,27 @@ impl HttpProvider for OpenAiCompatible {
         }))
     }
 
+    fn target(&self) -> (Option<Family>, &'static str) {
+        match self.api {
+            UpstreamApi::ChatCompletions => (Some(Family::OpenAi), "an OpenAI-compatible model"),
+            UpstreamApi::Responses => (Some(Family::OpenAiResponses), "a Responses API model"),
+        }
+    }
+
     fn build_request(
         &self,
         channel: &Channel,
         canonical: &ChatRequest,
         upstream_model: &str,
         endpoint: &reqwest::Url,
+        fit: &mut Fit,
     ) -> Result<UpstreamRequest, GatewayError> {
-        let wire = upstream::encode(canonical, upstream_model, channel.stream_usage)?;
+        if self.api == UpstreamApi::Responses {
+            let body = responses_upstream::encode(canonical, upstream_model, fit)?;
+            let accept = canonical.stream.then_some("text/event-stream");
+            return json_request(channel, endpoint, &body, accept);
+        }
+        let wire = upstream::encode(canonical, upstream_model, channel.stream_usage, fit)?;
         json_request(
             channel,
             endpoint,
@@ -79,7 +107,10 @@ impl HttpProvider for OpenAiCompatible {
         body: &[u8],
         _upstream_model: &str,
     ) -> Result<ChatResponse, GatewayError> {
-        response::decode(body)
+        match self.api {
+            UpstreamApi::ChatCompletions => response::decode(body),
+            UpstreamApi::Responses => responses_response::decode(body),
+        }
     }
 
     fn embeddings_endpoint(&self, channel: &Channel, upstream_model: &str) -> Option<String> {
@@ -113,7 +144,10 @@ impl HttpProvider for OpenAiCompatible {
     }
 
     fn stream_decoder(&self, _upstream_model: &str) -> StreamDecoder {
-        StreamDecoder::OpenAi(ChunkDecoder::default())
+        match self.api {
+            UpstreamApi::ChatCompletions => StreamDecoder::OpenAi(ChunkDecoder::default()),
+            UpstreamApi::Responses => StreamDecoder::Responses(Default::default()),
+        }
     }
 
     fn classify_error(

@@ -6,6 +6,9 @@
 //!   event) moves on to the next candidate, within the request's overall deadline.
 //! - A non-retryable failure (400, 401, 403, 404, 422 …) is returned at once: another channel
 //!   would refuse the same request.
+//! - A request the channel's provider cannot translate (a content part with no equivalent, a
+//!   parameter refused by the `unsupported` rule) moves on too, without counting against the
+//!   channel: another provider may take it. If none does, the last refusal is returned.
 //! - A non-streaming attempt commits when its whole body has been parsed; a streaming attempt
 //!   commits when its first canonical event has been parsed. After that nothing is retried: a
 //!   stream that breaks later ends with the client protocol's error event.
@@ -27,6 +30,7 @@ use crate::canonical::{
 };
 use crate::config::{Channel, MockSettings, Route};
 use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::fit::Fit;
 use crate::providers::{
     self, HttpProvider, ProviderKind, StreamDecoder, StreamFraming, UpstreamFailure,
 };
@@ -51,6 +55,17 @@ pub struct Served {
     pub answer: Answer,
     pub route: Arc<Route>,
     pub attempts: u32,
+    /// How the serving attempt's request was translated.
+    pub translation: Translation,
+}
+
+/// What became of a request on its way up.
+#[derive(Debug, Default)]
+pub struct Translation {
+    /// What the upstream request left out (`x-switchboard-dropped`).
+    pub dropped: Vec<String>,
+    /// The request went up in the client's own protocol, and the answer comes back unchanged.
+    pub native: bool,
 }
 
 /// Why no answer could be had, and how many attempts were made.
@@ -101,7 +116,7 @@ pub async fn run(
         let in_flight = app.health.begin(channel.index);
         let outcome = attempt(&route, operation, remaining).instrument(span).await;
         match outcome {
-            Ok(answer) => {
+            Ok((answer, translation)) => {
                 app.health.record_success(channel.index, started.elapsed());
                 app.health.observe_latency(channel.index, started.elapsed());
                 // A stream stays in flight on its channel until it ends.
@@ -117,6 +132,7 @@ pub async fn run(
                     answer,
                     route,
                     attempts,
+                    translation,
                 });
             }
             Err(failure) => {
@@ -163,11 +179,12 @@ pub async fn run(
     Err(Exhausted { error, attempts })
 }
 
+/// One attempt: the answer and what its upstream request left out, or how it failed.
 async fn attempt(
     route: &Route,
     operation: Operation<'_>,
     remaining: Duration,
-) -> Result<Answer, UpstreamFailure> {
+) -> Result<(Answer, Translation), UpstreamFailure> {
     let channel = &route.channel;
     let upstream_model = &*route.upstream_model;
     let refuse = |error: GatewayError| UpstreamFailure {
@@ -175,9 +192,19 @@ async fn attempt(
         retryable: false,
         channel_fault: false,
     };
-    let provider = match (channel.kind, providers::http_provider(channel.kind)) {
+    // A request this channel cannot take may still suit the next one.
+    let unfit = |error: GatewayError| UpstreamFailure {
+        error,
+        retryable: true,
+        channel_fault: false,
+    };
+    let provider = match (
+        channel.kind,
+        providers::http_provider(channel.kind, channel.api),
+    ) {
         (ProviderKind::Mock, _) => {
-            return Ok(mock_answer(&channel.mock, operation, upstream_model).await);
+            let answer = mock_answer(&channel.mock, operation, upstream_model).await;
+            return Ok((answer, Translation::default()));
         }
         (_, Some(provider)) => provider,
         (kind, None) => {
@@ -198,6 +225,7 @@ async fn attempt(
             channel_fault: false,
         }
     };
+    let mut translation = Translation::default();
     let (upstream, stream) = match operation {
         Operation::Chat(request) => {
             let endpoint = if request.stream {
@@ -206,9 +234,14 @@ async fn attempt(
                 &route.endpoint
             };
             let endpoint = endpoint.as_ref().ok_or_else(missing_endpoint)?;
+            let (family, target) = provider.target();
+            let policy = request.unsupported.unwrap_or(channel.unsupported);
+            let mut fit = Fit::new(policy, family, target);
             let upstream = provider
-                .build_request(channel, request, upstream_model, endpoint)
-                .map_err(refuse)?;
+                .build_request(channel, request, upstream_model, endpoint, &mut fit)
+                .map_err(unfit)?;
+            translation.native = fit.native();
+            translation.dropped = fit.into_dropped();
             (upstream, request.stream)
         }
         Operation::Embeddings(request) => {
@@ -218,7 +251,7 @@ async fn attempt(
                 .ok_or_else(missing_endpoint)?;
             let upstream = provider
                 .build_embeddings_request(channel, request, upstream_model, endpoint)
-                .map_err(refuse)?;
+                .map_err(unfit)?;
             (upstream, false)
         }
     };
@@ -247,13 +280,14 @@ async fn attempt(
         return Err(provider.classify_error(channel, status, &headers, &body));
     }
     if stream {
-        let events = upstream_events(response, provider, route);
-        return commit_stream(
+        let events = upstream_events(response, provider, route, translation.native);
+        let answer = commit_stream(
             channel,
             events,
             first_byte.saturating_sub(started.elapsed()),
         )
-        .await;
+        .await?;
+        return Ok((answer, translation));
     }
     let budget = channel
         .timeouts
@@ -264,14 +298,20 @@ async fn attempt(
     let parsed = match operation {
         Operation::Chat(_) => provider
             .parse_response(&body, upstream_model)
-            .map(Answer::Complete),
+            .map(|mut response| {
+                if translation.native {
+                    response.native = Some(body.clone());
+                }
+                Answer::Complete(response)
+            }),
         Operation::Embeddings(_) => provider.parse_embeddings(&body).map(Answer::Embeddings),
     };
-    parsed.map_err(|error| UpstreamFailure {
+    let answer = parsed.map_err(|error| UpstreamFailure {
         error,
         retryable: true,
         channel_fault: true,
-    })
+    })?;
+    Ok((answer, translation))
 }
 
 async fn mock_answer(settings: &MockSettings, operation: Operation<'_>, model: &str) -> Answer {
@@ -374,6 +414,7 @@ fn upstream_events(
     response: reqwest::Response,
     provider: &'static dyn HttpProvider,
     route: &Route,
+    native: bool,
 ) -> EventStream {
     let channel = &route.channel;
     let source: EventSource = match provider.stream_framing() {
@@ -386,9 +427,13 @@ fn upstream_events(
             response.bytes_stream(),
         ))),
     };
+    let mut decoder = provider.stream_decoder(&route.upstream_model);
+    if native {
+        decoder.pass_through();
+    }
     let state = UpstreamStream {
         source,
-        decoder: provider.stream_decoder(&route.upstream_model),
+        decoder,
         pending: VecDeque::new(),
         idle: channel.timeouts.idle,
         ends_by: Instant::now() + channel.timeouts.total,

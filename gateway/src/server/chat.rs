@@ -49,6 +49,8 @@ struct Context {
     rate_limits: [Option<(u64, RateStatus)>; 2],
     /// For `x-switchboard-budget-remaining-usd`: the least the request's budgets have left.
     budget_remaining: Option<u64>,
+    /// For `x-switchboard-dropped`: what the serving attempt left out of its upstream request.
+    dropped: Vec<String>,
 }
 
 impl Context {
@@ -204,6 +206,7 @@ pub async fn serve_chat(
         admission: None,
         rate_limits: [None, None],
         budget_remaining: None,
+        dropped: Vec::new(),
     };
     let span = info_span!("request", request_id = %context.request_id, protocol = protocol.as_str(), model = field::Empty, channel = field::Empty);
     async {
@@ -240,7 +243,14 @@ async fn handle(
     let bytes = body::read(body, headers, &snapshot.server).await?;
     let payload = match context.protocol {
         ClientProtocol::OpenAiEmbeddings => Payload::Embeddings(openai_embeddings::decode(&bytes)?),
-        protocol => Payload::Chat(Box::new(protocol.decode(&bytes, &context.path_model)?)),
+        protocol => {
+            let mut request = protocol.decode(&bytes, &context.path_model)?;
+            from_headers(protocol, headers, &mut request)?;
+            if protocol == ClientProtocol::OpenAiResponses {
+                request.native = Some(bytes);
+            }
+            Payload::Chat(Box::new(request))
+        }
     };
     let requested = payload.model();
     if !principal.role.permits(requested) {
@@ -348,6 +358,7 @@ async fn handle(
     };
     context.attempts = served.attempts;
     context.route = Some(served.route.clone());
+    context.dropped = served.translation.dropped;
     tracing::Span::current().record("channel", served.route.channel.name.as_str());
 
     match served.answer {
@@ -363,7 +374,15 @@ async fn handle(
                     };
                     axum::Json(crate::protocols::simple::encode(&answer, &served)).into_response()
                 }
-                (protocol, _) => protocol.encode_response(&answer),
+                (protocol, _) => match &payload {
+                    Payload::Chat(request) => protocol.encode_response(&answer, request),
+                    Payload::Embeddings(_) => {
+                        return Err(GatewayError::new(
+                            ErrorKind::Internal,
+                            "an embeddings request was answered with a chat completion",
+                        ));
+                    }
+                },
             };
             record(context, 200, usage, false);
             context.settle(usage);
@@ -371,7 +390,9 @@ async fn handle(
         }
         Answer::Stream(events) => {
             let encoder = match &payload {
-                Payload::Chat(request) => context.protocol.stream_encoder(request),
+                Payload::Chat(request) => context
+                    .protocol
+                    .stream_encoder(request, served.translation.native),
                 Payload::Embeddings(_) => {
                     return Err(GatewayError::new(
                         ErrorKind::Internal,
@@ -401,6 +422,35 @@ async fn handle(
         }
     }
 }
+
+/// What the request's headers add to it: Anthropic's beta flags, and the client's rule for
+/// what a target cannot run.
+fn from_headers(
+    protocol: ClientProtocol,
+    headers: &HeaderMap,
+    request: &mut crate::canonical::ChatRequest,
+) -> Result<(), GatewayError> {
+    if protocol == ClientProtocol::Anthropic {
+        request.betas = crate::protocols::anthropic::betas::parse(headers);
+    }
+    if let Some(value) = headers.get(UNSUPPORTED_HEADER) {
+        let policy = value
+            .to_str()
+            .ok()
+            .and_then(crate::canonical::UnsupportedPolicy::parse)
+            .ok_or_else(|| {
+                GatewayError::invalid_param(
+                    UNSUPPORTED_HEADER,
+                    format!("The `{UNSUPPORTED_HEADER}` header must be `drop` or `refuse`."),
+                )
+            })?;
+        request.unsupported = Some(policy);
+    }
+    Ok(())
+}
+
+/// The request header that sets the rule for what a target cannot run.
+const UNSUPPORTED_HEADER: &str = "x-switchboard-unsupported";
 
 /// About four characters a token, for upstreams that do not count embedding input.
 fn estimate_embedding_tokens(request: &crate::canonical::EmbeddingRequest) -> u64 {
@@ -483,6 +533,11 @@ fn decorate(headers: &mut HeaderMap, context: &Context) {
             HeaderValue::from(context.attempts),
         );
     }
+    if !context.dropped.is_empty()
+        && let Ok(dropped) = HeaderValue::from_str(&context.dropped.join(", "))
+    {
+        headers.insert(HeaderName::from_static("x-switchboard-dropped"), dropped);
+    }
     const NAMES: [[&str; 3]; 2] = [
         [
             "x-ratelimit-limit-requests",
@@ -548,6 +603,7 @@ fn stream_response(events: EventStream, encoder: StreamEncoder, context: &mut Co
             admission: context.admission.take(),
             rate_limits: [None, None],
             budget_remaining: None,
+            dropped: Vec::new(),
         },
         first_token: false,
         outcome: None,

@@ -188,7 +188,7 @@ async fn cache_control_markers_reach_the_anthropic_upstream_where_the_client_put
 }
 
 #[tokio::test]
-async fn what_anthropic_cannot_express_is_refused_with_a_400_naming_it() {
+async fn what_anthropic_cannot_express_is_dropped_and_named_or_refused_by_the_rule() {
     let fake = FakeProvider::start().await;
     let gateway = anthropic_gateway(&fake);
     for (field, value) in [
@@ -199,31 +199,88 @@ async fn what_anthropic_cannot_express_is_refused_with_a_400_naming_it() {
         let mut body =
             json!({"model": "claude-test", "messages": [{"role": "user", "content": "hi"}]});
         body[field] = value;
+        // The default rule: the request goes on without it, and the answer names it.
         let response = post(&gateway, "/v1/chat/completions", &body).await;
+        assert_eq!(response.status(), 200, "{field}");
+        assert_eq!(
+            response
+                .headers()
+                .get("x-switchboard-dropped")
+                .and_then(|value| value.to_str().ok()),
+            Some(field),
+            "{field}"
+        );
+        let upstream = fake
+            .requests()
+            .last()
+            .expect("reached the upstream")
+            .body
+            .clone();
+        assert!(
+            upstream.get(field).is_none(),
+            "{field} left out: {upstream}"
+        );
+        // The client's own rule: refused with a 400 naming it, before anything goes upstream.
+        let before = fake.requests().len();
+        let response = client()
+            .post(gateway.url("/v1/chat/completions"))
+            .bearer_auth(KEY)
+            .header("x-switchboard-unsupported", "refuse")
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(response.status(), 400, "{field}");
         let error: Value = response.json().await.expect("json");
         assert_eq!(error["error"]["param"], field, "{error}");
+        let message = error["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("an Anthropic model"), "{error}");
         assert!(
-            error["error"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("Anthropic"),
+            message.contains("x-switchboard-unsupported: drop"),
             "{error}"
         );
+        assert_eq!(
+            fake.requests().len(),
+            before,
+            "nothing reached the upstream"
+        );
     }
-    assert!(fake.requests().is_empty(), "nothing reached the upstream");
 }
 
 #[tokio::test]
-async fn anthropic_server_tools_are_refused_for_openai_upstreams() {
+async fn anthropic_server_tools_are_dropped_for_openai_upstreams_or_refused_by_a_refusing_channel()
+{
     let fake = FakeProvider::start().await;
-    let gateway = Gateway::start(&config(&fake.base_url(), ""));
+    let refusing = "  - name: strict\n    provider: openai\n    base_url: {base}\n    api_key: {key}\n    unsupported: refuse\n    models: [gpt-strict]\n";
+    let extra = refusing
+        .replace("{base}", &fake.base_url())
+        .replace("{key}", crate::common::UPSTREAM_KEY);
+    let gateway = Gateway::start(&config(&fake.base_url(), &extra));
     let body = json!({
         "model": "gpt-test", "max_tokens": 100,
         "tools": [{"type": "web_search_20250305", "name": "web_search"}],
         "messages": [{"role": "user", "content": "hi"}]
     });
     let response = messages(&gateway, &body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("x-switchboard-dropped")
+            .and_then(|value| value.to_str().ok()),
+        Some("tools.web_search_20250305")
+    );
+    let upstream = fake
+        .requests()
+        .last()
+        .expect("reached the upstream")
+        .body
+        .clone();
+    assert!(upstream.get("tools").is_none(), "{upstream}");
+
+    let mut strict = body.clone();
+    strict["model"] = "gpt-strict".into();
+    let response = messages(&gateway, &strict).await;
     assert_eq!(response.status(), 400);
     let error: Value = response.json().await.expect("json");
     assert_eq!(error["type"], "error");

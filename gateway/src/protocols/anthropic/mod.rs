@@ -2,6 +2,7 @@
 //! and its conversions to and from the canonical model, for the inbound protocol and the
 //! outbound Anthropic provider alike.
 
+pub mod betas;
 pub mod error;
 pub mod request;
 pub mod response;

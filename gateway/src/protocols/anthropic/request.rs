@@ -9,7 +9,7 @@
 //! - `thinking` maps to `reasoning_budget` (and `reasoning_effort` for other families) and is
 //!   kept verbatim for Anthropic upstreams.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::wire::{
     KnownBlock, WireBlock, WireCacheControl, WireContent, WireImageSource, WireMessage,
@@ -78,6 +78,7 @@ pub fn decode(wire: WireRequest, count_only: bool) -> Result<ChatRequest, Gatewa
             name: None,
             content: content.0,
             plain_text: content.1,
+            extensions: Default::default(),
         });
     }
     for (index, message) in wire.messages.into_iter().enumerate() {
@@ -93,8 +94,23 @@ pub fn decode(wire: WireRequest, count_only: bool) -> Result<ChatRequest, Gatewa
         Some(choice) => decode_tool_choice(choice)?,
         None => (None, None),
     };
-    let (reasoning_effort, reasoning_budget) =
+    let (mut reasoning_effort, reasoning_budget) =
         decode_thinking(wire.thinking.as_ref(), wire.output_config.as_ref());
+    // Per-turn control: the latest system message's own effort is the one in force.
+    if let Some(effort) = messages
+        .iter()
+        .rev()
+        .filter(|message| message.role == Role::System)
+        .find_map(|message| {
+            message
+                .extensions
+                .get("output_config")?
+                .get("effort")?
+                .as_str()
+        })
+    {
+        reasoning_effort = Some(effort.to_owned());
+    }
     let response_format = wire
         .output_config
         .as_ref()
@@ -138,6 +154,7 @@ pub fn decode(wire: WireRequest, count_only: bool) -> Result<ChatRequest, Gatewa
         extensions,
         extension_family: Family::Anthropic,
         routing: Default::default(),
+        ..ChatRequest::default()
     })
 }
 
@@ -202,17 +219,20 @@ fn decode_block(
 ) -> Result<(), GatewayError> {
     let block = match block {
         WireBlock::Known(block) => block,
+        // Documents, tool references, server-tool calls and results, and block types added
+        // later: kept verbatim for Anthropic upstreams; `fit` decides for the others.
         WireBlock::Other(value) => {
-            let kind = value
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown");
-            return Err(GatewayError::invalid_param(
-                format!("{field}.type"),
-                format!(
-                    "{field}: content blocks of type `{kind}` are not supported by this gateway"
-                ),
-            ));
+            if !value.is_object() || value.get("type").and_then(Value::as_str).is_none() {
+                return Err(GatewayError::invalid_param(
+                    format!("{field}.type"),
+                    format!("{field}: every content block needs a `type`"),
+                ));
+            }
+            parts.push(ContentPart::Opaque {
+                family: Family::Anthropic,
+                value,
+            });
+            return Ok(());
         }
     };
     let cache = match (block, role) {
@@ -325,7 +345,9 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-/// One Anthropic message may become several canonical ones (tool results, then the rest).
+/// One Anthropic message may become several canonical ones (tool results, then the rest). A
+/// `system` message between turns (Anthropic's mid-conversation system messages) stays a system
+/// message at that point, its own `output_config` (per-turn control) with it.
 fn decode_message(
     index: usize,
     wire: WireMessage,
@@ -334,6 +356,7 @@ fn decode_message(
     let role = match wire.role.as_str() {
         "user" => Role::User,
         "assistant" => Role::Assistant,
+        "system" if index > 0 => Role::System,
         other => {
             return Err(GatewayError::invalid_param(
                 format!("messages.{index}.role"),
@@ -343,14 +366,35 @@ fn decode_message(
             ));
         }
     };
+    if wire.output_config.is_some() && role != Role::System {
+        return Err(GatewayError::invalid_param(
+            format!("messages.{index}.output_config"),
+            format!("messages.{index}.output_config: only system messages take an output_config"),
+        ));
+    }
     let (parts, plain_text) =
         decode_content(wire.content, &format!("messages.{index}.content"), role)?;
+    if role == Role::System {
+        let mut extensions = Map::new();
+        if let Some(config) = wire.output_config {
+            extensions.insert("output_config".to_owned(), config);
+        }
+        out.push(Message {
+            role,
+            name: None,
+            content: parts,
+            plain_text,
+            extensions,
+        });
+        return Ok(());
+    }
     if role == Role::Assistant {
         out.push(Message {
             role,
             name: None,
             content: parts,
             plain_text,
+            extensions: Default::default(),
         });
         return Ok(());
     }
@@ -362,6 +406,7 @@ fn decode_message(
                 name: None,
                 content: vec![part],
                 plain_text: false,
+                extensions: Default::default(),
             }),
             // A cache marker right after a tool result belongs to that result.
             ContentPart::CachePoint(_)
@@ -380,10 +425,21 @@ fn decode_message(
             name: None,
             content: rest,
             plain_text,
+            extensions: Default::default(),
         });
     }
     Ok(())
 }
+
+/// The fields of a custom tool the canonical model holds; the others travel in its extensions.
+const CANONICAL_TOOL_FIELDS: &[&str] = &[
+    "type",
+    "name",
+    "description",
+    "input_schema",
+    "strict",
+    "cache_control",
+];
 
 /// Custom tools become canonical tools; server tools (`web_search_…`, `bash_…`) stay verbatim.
 fn decode_tools(tools: Vec<Value>) -> Result<(Vec<Tool>, Vec<Value>), GatewayError> {
@@ -405,7 +461,16 @@ fn decode_tools(tools: Vec<Value>) -> Result<(Vec<Tool>, Vec<Value>), GatewayErr
             .get("cache_control")
             .and_then(|cache| serde_json::from_value::<WireCacheControl>(cache.clone()).ok())
             .map(|cache| CacheControl { ttl: cache.ttl });
+        // `defer_loading`, `input_examples`, `allowed_callers`, … (advanced tool use).
+        let extensions: Map<String, Value> = tool
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(key, _)| !CANONICAL_TOOL_FIELDS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
         custom.push(Tool {
+            extensions,
             name: name.to_owned(),
             description: tool
                 .get("description")

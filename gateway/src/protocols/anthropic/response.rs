@@ -21,12 +21,16 @@ pub fn decode(body: &[u8]) -> Result<ChatResponse, GatewayError> {
         choices: vec![Choice {
             index: 0,
             content,
-            finish_reason: wire.stop_reason.as_deref().map(decode_stop_reason),
+            finish_reason: wire
+                .stop_reason
+                .as_deref()
+                .map(|reason| decode_stop_reason(reason, wire.stop_sequence)),
             logprobs: None,
         }],
         usage: Some(decode_usage(&wire.usage)),
         system_fingerprint: None,
         service_tier: None,
+        native: None,
     })
 }
 
@@ -67,9 +71,11 @@ pub fn decode_block(block: WireBlock) -> Option<ContentPart> {
     }
 }
 
-pub fn decode_stop_reason(reason: &str) -> FinishReason {
+/// `sequence` is the response's `stop_sequence`, read only for `stop_reason: "stop_sequence"`.
+pub fn decode_stop_reason(reason: &str, sequence: Option<String>) -> FinishReason {
     match reason {
-        "end_turn" | "stop_sequence" => FinishReason::Stop,
+        "end_turn" => FinishReason::Stop,
+        "stop_sequence" => FinishReason::StopSequence(sequence),
         "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
         "tool_use" => FinishReason::ToolCalls,
         "refusal" => FinishReason::ContentFilter,
@@ -80,10 +86,19 @@ pub fn decode_stop_reason(reason: &str) -> FinishReason {
 pub fn encode_stop_reason(reason: &FinishReason) -> &str {
     match reason {
         FinishReason::Stop => "end_turn",
+        FinishReason::StopSequence(_) => "stop_sequence",
         FinishReason::Length => "max_tokens",
         FinishReason::ToolCalls => "tool_use",
         FinishReason::ContentFilter => "refusal",
         FinishReason::Other(other) => other,
+    }
+}
+
+/// The sequence that stopped the answer, for `stop_sequence`.
+pub fn stop_sequence(reason: &FinishReason) -> Option<&str> {
+    match reason {
+        FinishReason::StopSequence(sequence) => sequence.as_deref(),
+        _ => None,
     }
 }
 
@@ -157,7 +172,7 @@ pub fn encode(response: &ChatResponse) -> WireResponse {
             ContentPart::Image { .. }
             | ContentPart::ToolResult { .. }
             | ContentPart::CachePoint(_)
-            | ContentPart::Opaque(_) => continue,
+            | ContentPart::Opaque { .. } => continue,
         };
         content.push(WireBlock::Known(block));
     }
@@ -170,7 +185,10 @@ pub fn encode(response: &ChatResponse) -> WireResponse {
         stop_reason: choice
             .and_then(|choice| choice.finish_reason.as_ref())
             .map(|reason| encode_stop_reason(reason).to_owned()),
-        stop_sequence: None,
+        stop_sequence: choice
+            .and_then(|choice| choice.finish_reason.as_ref())
+            .and_then(stop_sequence)
+            .map(str::to_owned),
         usage: response
             .usage
             .as_ref()

@@ -13,7 +13,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 use serde_json::json;
 
-use super::response::{decode_stop_reason, encode_stop_reason, message_id, unix_now};
+use super::response::{
+    decode_stop_reason, encode_stop_reason, message_id, stop_sequence, unix_now,
+};
 use super::wire::{KnownBlock, WireBlock, WireStreamEvent};
 use crate::canonical::{Decoded, FinishReason, StreamEvent, Usage};
 use crate::error::{ErrorKind, GatewayError};
@@ -128,10 +130,12 @@ impl EventDecoder {
                 }
             }
             "message_delta" => {
-                if let Some(reason) = payload.delta.and_then(|delta| delta.stop_reason) {
+                if let Some(delta) = payload.delta
+                    && let Some(reason) = delta.stop_reason
+                {
                     events.push(StreamEvent::Finish {
                         choice: 0,
-                        reason: decode_stop_reason(&reason),
+                        reason: decode_stop_reason(&reason, delta.stop_sequence),
                     });
                 }
                 if let Some(usage) = payload.usage {
@@ -332,11 +336,12 @@ impl EventEncoder {
             .as_ref()
             .map(encode_stop_reason)
             .unwrap_or("end_turn");
+        let stop_sequence = self.stop_reason.as_ref().and_then(stop_sequence);
         out.extend_from_slice(&sse_event(
             "message_delta",
             &json!({
                 "type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+                "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
                 "usage": {
                     "input_tokens": usage.input_tokens,
                     "output_tokens": usage.output_tokens,

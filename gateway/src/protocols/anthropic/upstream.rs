@@ -11,21 +11,24 @@ use crate::canonical::{
     CacheControl, ChatRequest, ContentPart, Family, ResponseFormat, Role, Tool, ToolChoice,
 };
 use crate::error::GatewayError;
-use crate::protocols::shared;
+use crate::protocols::fit::Fit;
+
+/// The beta under which a `system` message may stand between user and assistant turns.
+pub const MID_CONVERSATION_SYSTEM_BETA: &str = "mid-conversation-tool-changes-2026-07-01";
 
 /// Builds the upstream request for an Anthropic channel.
 pub fn encode(
     request: &ChatRequest,
     upstream_model: &str,
     default_max_tokens: u64,
+    fit: &mut Fit,
 ) -> Result<WireRequest, GatewayError> {
-    shared::refuse_openai_only_sampling(request, "an Anthropic model")?;
+    fit.openai_only_sampling(request)?;
+    fit.foreign(request)?;
+    let own_family = request.extension_family == Family::Anthropic;
     let mut extra = Map::new();
-    match request.extension_family {
-        Family::Anthropic => extra.clone_from(&request.extensions),
-        Family::OpenAi | Family::Gemini => {
-            shared::refuse_foreign_extensions(request, "an Anthropic model")?
-        }
+    if own_family {
+        extra.clone_from(&request.extensions);
     }
     let server_tools = extra.remove("tools");
     let thinking = extra
@@ -46,8 +49,17 @@ pub fn encode(
         max_tokens = budget + default_max_tokens;
     }
 
-    let (system, messages) = encode_messages(request)?;
-    let mut tools: Vec<Value> = request.tools.iter().map(encode_tool).collect();
+    let in_place = own_family
+        && request
+            .betas
+            .iter()
+            .any(|beta| beta == MID_CONVERSATION_SYSTEM_BETA);
+    let (system, messages) = encode_messages(request, in_place, fit)?;
+    let mut tools: Vec<Value> = fit
+        .tools(request)
+        .into_iter()
+        .map(|tool| encode_tool(tool, own_family))
+        .collect();
     if let Some(Value::Array(server)) = server_tools {
         tools.extend(server);
     }
@@ -104,8 +116,12 @@ fn encode_output_config(request: &ChatRequest) -> Option<Value> {
     Some(json!({"format": {"type": "json_schema", "schema": schema}}))
 }
 
-fn encode_tool(tool: &Tool) -> Value {
+/// `own_family`: the client spoke Anthropic, so the tool's Anthropic-only fields go along.
+fn encode_tool(tool: &Tool, own_family: bool) -> Value {
     let mut object = Map::new();
+    if own_family {
+        object.extend(tool.extensions.clone());
+    }
     object.insert("name".into(), tool.name.clone().into());
     if let Some(description) = &tool.description {
         object.insert("description".into(), description.clone().into());
@@ -158,28 +174,39 @@ fn encode_tool_choice(
 }
 
 /// System text goes to `system`; tool results and user content merge into user turns with the
-/// results first; consecutive same-role turns merge.
+/// results first; consecutive same-role turns merge. With `in_place` (the client sent the
+/// mid-conversation beta), a system message right after a user turn stays where it is, as
+/// Anthropic then allows; otherwise it joins the top-level `system`.
 fn encode_messages(
     request: &ChatRequest,
+    in_place: bool,
+    fit: &mut Fit,
 ) -> Result<(Option<WireContent>, Vec<WireMessage>), GatewayError> {
     let mut system: Vec<WireBlock> = Vec::new();
-    let mut messages: Vec<(&'static str, Vec<WireBlock>)> = Vec::new();
+    // Role, blocks, and (system messages) the message's own `output_config`.
+    let mut messages: Vec<(&'static str, Vec<WireBlock>, Option<Value>)> = Vec::new();
     for (index, message) in request.messages.iter().enumerate() {
         let role = match message.role {
             Role::System | Role::Developer => {
-                encode_parts(index, &message.content, &mut system)?;
-                continue;
+                let after_user =
+                    matches!(messages.last(), Some((role, ..)) if *role != "assistant");
+                if !(in_place && after_user) {
+                    encode_parts(index, &message.content, &mut system, fit)?;
+                    continue;
+                }
+                "system"
             }
             Role::Assistant => "assistant",
             Role::User | Role::Tool => "user",
         };
         let mut blocks = Vec::with_capacity(message.content.len());
-        encode_parts(index, &message.content, &mut blocks)?;
-        if blocks.is_empty() {
+        encode_parts(index, &message.content, &mut blocks, fit)?;
+        let config = message.extensions.get("output_config").cloned();
+        if blocks.is_empty() && config.is_none() {
             continue;
         }
         match messages.last_mut() {
-            Some((last_role, last)) if *last_role == role => {
+            Some((last_role, last, _)) if *last_role == role => {
                 if message.role == Role::Tool {
                     // Results go before any other block of the merged user turn.
                     let position = last
@@ -191,7 +218,7 @@ fn encode_messages(
                     last.extend(blocks);
                 }
             }
-            _ => messages.push((role, blocks)),
+            _ => messages.push((role, blocks, config)),
         }
     }
     let system = match system.as_slice() {
@@ -206,9 +233,10 @@ fn encode_messages(
     };
     let messages = messages
         .into_iter()
-        .map(|(role, blocks)| WireMessage {
+        .map(|(role, blocks, output_config)| WireMessage {
             role: role.to_owned(),
             content: WireContent::Blocks(blocks),
+            output_config,
         })
         .collect();
     Ok((system, messages))
@@ -222,6 +250,7 @@ fn encode_parts(
     index: usize,
     parts: &[ContentPart],
     blocks: &mut Vec<WireBlock>,
+    fit: &mut Fit,
 ) -> Result<(), GatewayError> {
     for part in parts {
         let block = match part {
@@ -266,7 +295,7 @@ fn encode_parts(
                 is_error,
             } => {
                 let mut inner = Vec::new();
-                encode_parts(index, content, &mut inner)?;
+                encode_parts(index, content, &mut inner, fit)?;
                 let content = match inner.as_slice() {
                     [] => None,
                     [
@@ -302,15 +331,22 @@ fn encode_parts(
                 set_cache_control(blocks.last_mut(), cache);
                 continue;
             }
-            ContentPart::Opaque(value) => {
-                let kind = value
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown");
-                return Err(GatewayError::invalid_param(
-                    format!("messages[{index}].content"),
-                    format!("content parts of type `{kind}` cannot be sent to an Anthropic model"),
-                ));
+            ContentPart::Opaque {
+                family: Family::Anthropic,
+                value,
+            } => {
+                blocks.push(WireBlock::Other(value.clone()));
+                continue;
+            }
+            ContentPart::Opaque { family, value } => {
+                let field = format!("messages[{index}].content");
+                match fit.foreign_part(&field, *family, value)? {
+                    Some(text) => KnownBlock::Text {
+                        text,
+                        cache_control: None,
+                    },
+                    None => continue,
+                }
             }
         };
         blocks.push(WireBlock::Known(block));

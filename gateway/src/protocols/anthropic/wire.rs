@@ -50,6 +50,9 @@ pub struct WireMetadata {
 pub struct WireMessage {
     pub role: String,
     pub content: WireContent,
+    /// Per-turn control: a mid-conversation system message's own effort setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<Value>,
 }
 
 /// A message's (or the system prompt's) content: a plain string or a list of blocks.
@@ -205,6 +208,8 @@ pub struct WireDelta {
     pub signature: Option<String>,
     #[serde(default)]
     pub stop_reason: Option<String>,
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
 }
 
 /// `message_delta` usage: cumulative counts; any field may be absent.

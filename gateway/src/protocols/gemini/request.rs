@@ -51,6 +51,7 @@ pub fn decode(wire: WireRequest, model: &str, stream: bool) -> Result<ChatReques
             name: None,
             content,
             plain_text,
+            extensions: Default::default(),
         });
     }
     let mut unanswered: Vec<(String, String)> = Vec::new();
@@ -120,6 +121,7 @@ pub fn decode(wire: WireRequest, model: &str, stream: bool) -> Result<ChatReques
         extensions,
         extension_family: Family::Gemini,
         routing: Default::default(),
+        ..ChatRequest::default()
     })
 }
 
@@ -243,6 +245,7 @@ fn decode_content(
             name: None,
             content: vec![result],
             plain_text: false,
+            extensions: Default::default(),
         });
     }
     if !content.is_empty() {
@@ -253,6 +256,7 @@ fn decode_content(
             name: None,
             content,
             plain_text,
+            extensions: Default::default(),
         });
     }
     Ok(())
@@ -322,6 +326,7 @@ fn decode_tools(
                 parameters,
                 strict: None,
                 cache: None,
+                extensions: Default::default(),
             });
         }
     }

@@ -54,6 +54,7 @@ pub fn decode(body: &[u8]) -> Result<ChatResponse, GatewayError> {
         usage: wire.usage_metadata.as_ref().map(decode_usage),
         system_fingerprint: None,
         service_tier: None,
+        native: None,
     })
 }
 
@@ -123,7 +124,7 @@ pub fn decode_finish(reason: &str, called_functions: bool) -> FinishReason {
 
 pub fn encode_finish(reason: &FinishReason) -> &str {
     match reason {
-        FinishReason::Stop | FinishReason::ToolCalls => "STOP",
+        FinishReason::Stop | FinishReason::StopSequence(_) | FinishReason::ToolCalls => "STOP",
         FinishReason::Length => "MAX_TOKENS",
         FinishReason::ContentFilter => "SAFETY",
         FinishReason::Other(_) => "OTHER",

@@ -10,14 +10,15 @@ use super::wire::{
 };
 use crate::canonical::{ChatRequest, ContentPart, Family, ResponseFormat, Role, ToolChoice};
 use crate::error::GatewayError;
-use crate::protocols::shared;
+use crate::protocols::fit::Fit;
 
 fn invalid(param: impl Into<String>, message: impl Into<String>) -> GatewayError {
     GatewayError::invalid_param(param, message)
 }
 
 /// Builds the upstream request for a Gemini channel.
-pub fn encode(request: &ChatRequest) -> Result<WireRequest, GatewayError> {
+pub fn encode(request: &ChatRequest, fit: &mut Fit) -> Result<WireRequest, GatewayError> {
+    fit.foreign(request)?;
     let mut extra = Map::new();
     let mut config_extra = Map::new();
     let mut thinking_config = None;
@@ -35,15 +36,13 @@ pub fn encode(request: &ChatRequest) -> Result<WireRequest, GatewayError> {
                 }
             }
         }
-    } else {
-        shared::refuse_foreign_extensions(request, "a Gemini model")?;
     }
-    let (system_instruction, contents) = encode_messages(request)?;
+    let (system_instruction, contents) = encode_messages(request, fit)?;
     let mut tools = Vec::new();
-    if !request.tools.is_empty() {
-        let declarations: Vec<Value> = request
-            .tools
-            .iter()
+    let declared = fit.tools(request);
+    if !declared.is_empty() {
+        let declarations: Vec<Value> = declared
+            .into_iter()
             .map(|tool| {
                 let mut declaration = json!({"name": tool.name});
                 if let Some(description) = &tool.description {
@@ -120,6 +119,7 @@ fn encode_thinking(request: &ChatRequest) -> Option<Value> {
 
 fn encode_messages(
     request: &ChatRequest,
+    fit: &mut Fit,
 ) -> Result<(Option<WireContent>, Vec<WireContent>), GatewayError> {
     let mut system = Vec::new();
     let mut contents: Vec<WireContent> = Vec::new();
@@ -193,13 +193,19 @@ fn encode_messages(
                     let name = call_names.get(call_id.as_str()).copied().ok_or_else(|| {
                         invalid(format!("messages[{index}]"), format!("tool result `{call_id}` answers no earlier tool call; Gemini needs the function name"))
                     })?;
-                    let text: String = content
-                        .iter()
-                        .filter_map(|part| match part {
-                            ContentPart::Text(text) => Some(text.as_str()),
-                            _ => None,
-                        })
-                        .collect();
+                    let mut text = String::new();
+                    for part in content {
+                        match part {
+                            ContentPart::Text(piece) => text.push_str(piece),
+                            ContentPart::Opaque { family, value } => {
+                                let field = format!("messages[{index}].content");
+                                if let Some(piece) = fit.foreign_part(&field, *family, value)? {
+                                    text.push_str(&piece);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
                     let response = match serde_json::from_str::<Value>(&text) {
                         Ok(Value::Object(object)) if !is_error => Value::Object(object),
                         _ if *is_error => json!({"error": text}),
@@ -215,15 +221,15 @@ fn encode_messages(
                     }
                 }
                 ContentPart::RedactedReasoning { .. } | ContentPart::CachePoint(_) => continue,
-                ContentPart::Opaque(value) => {
-                    let kind = value
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("unknown");
-                    return Err(invalid(
-                        format!("messages[{index}].content"),
-                        format!("content parts of type `{kind}` cannot be sent to a Gemini model"),
-                    ));
+                ContentPart::Opaque { family, value } => {
+                    let field = format!("messages[{index}].content");
+                    match fit.foreign_part(&field, *family, value)? {
+                        Some(text) => WirePart {
+                            text: Some(text),
+                            ..WirePart::default()
+                        },
+                        None => continue,
+                    }
                 }
             };
             if wire.thought_signature.is_none() {

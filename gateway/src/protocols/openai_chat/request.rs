@@ -170,6 +170,7 @@ pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
         extension_family: Family::OpenAi,
         reasoning_budget: None,
         routing,
+        ..ChatRequest::default()
     })
 }
 
@@ -225,6 +226,7 @@ fn decode_tool(function: WireFunction) -> Tool {
         parameters: function.parameters,
         strict: function.strict,
         cache: None,
+        extensions: Default::default(),
     }
 }
 
@@ -326,6 +328,7 @@ fn decode_message(index: usize, wire: WireMessage) -> Result<Message, GatewayErr
         name: if role == Role::Tool { None } else { wire.name },
         content,
         plain_text,
+        extensions: Default::default(),
     })
 }
 
@@ -381,7 +384,10 @@ fn decode_part(field: &str, role: Role, part: Value) -> Result<ContentPart, Gate
                     .map(str::to_owned),
             })
         }
-        ("input_audio" | "file", Role::User) => Ok(ContentPart::Opaque(Value::Object(object))),
+        ("input_audio" | "file", Role::User) => Ok(ContentPart::Opaque {
+            family: Family::OpenAi,
+            value: Value::Object(object),
+        }),
         (other, _) => Err(GatewayError::invalid_param(
             format!("{field}.type"),
             format!(

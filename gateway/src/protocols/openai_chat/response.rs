@@ -23,6 +23,7 @@ pub fn decode(body: &[u8]) -> Result<ChatResponse, GatewayError> {
         usage: wire.usage.as_ref().map(decode_usage),
         system_fingerprint: wire.system_fingerprint,
         service_tier: wire.service_tier,
+        native: None,
     })
 }
 
@@ -134,7 +135,7 @@ fn encode_choice(choice: &Choice) -> WireChoice {
             // Chat Completions has no field for these in a response.
             ContentPart::Image { .. }
             | ContentPart::ToolResult { .. }
-            | ContentPart::Opaque(_)
+            | ContentPart::Opaque { .. }
             | ContentPart::RedactedReasoning { .. }
             | ContentPart::CachePoint(_) => {}
         }

@@ -245,8 +245,11 @@ impl ChunkEncoder {
                 self.usage = Some(usage);
                 return None;
             }
-            // Chat Completions chunks have no field for reasoning signatures.
-            StreamEvent::ReasoningSignature { .. } | StreamEvent::RedactedReasoning { .. } => {
+            // Chat Completions chunks have no field for reasoning signatures; native events are
+            // for clients of another protocol.
+            StreamEvent::ReasoningSignature { .. }
+            | StreamEvent::RedactedReasoning { .. }
+            | StreamEvent::Native { .. } => {
                 return None;
             }
         };

@@ -10,23 +10,27 @@ use crate::canonical::{
     ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, ToolChoice,
 };
 use crate::error::GatewayError;
-use crate::protocols::shared;
+use crate::protocols::fit::Fit;
 
 /// Builds the upstream request body for an OpenAI-family server.
 pub fn encode(
     request: &ChatRequest,
     upstream_model: &str,
     ask_for_usage: bool,
+    fit: &mut Fit,
 ) -> Result<WireRequest, GatewayError> {
-    if request.extension_family != Family::OpenAi {
-        shared::refuse_foreign_extensions(request, "an OpenAI-compatible model")?;
-    }
+    fit.foreign(request)?;
     let forward_extensions = request.extension_family == Family::OpenAi;
-    let messages = request.messages.iter().map(encode_message).collect();
-    let tools = (!request.tools.is_empty()).then(|| {
-        request
-            .tools
-            .iter()
+    let messages = request
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(index, message)| encode_message(index, message, fit))
+        .collect::<Result<_, _>>()?;
+    let tools = fit.tools(request);
+    let tools = (!tools.is_empty()).then(|| {
+        tools
+            .into_iter()
             .map(|tool| WireTool {
                 kind: "function".to_owned(),
                 function: WireFunction {
@@ -102,7 +106,11 @@ fn encode_role(role: Role) -> &'static str {
     }
 }
 
-fn encode_message(message: &Message) -> WireMessage {
+fn encode_message(
+    index: usize,
+    message: &Message,
+    fit: &mut Fit,
+) -> Result<WireMessage, GatewayError> {
     let mut wire = WireMessage {
         role: encode_role(message.role).to_owned(),
         name: message.name.clone(),
@@ -128,12 +136,14 @@ fn encode_message(message: &Message) -> WireMessage {
                 call_id, content, ..
             } => {
                 wire.tool_call_id = Some(call_id.clone());
-                parts.extend(content.iter().filter_map(encode_part));
+                for inner in content {
+                    parts.extend(encode_part(index, inner, fit)?);
+                }
             }
             ContentPart::Refusal(refusal) if message.role == Role::Assistant => {
                 wire.refusal = Some(refusal.clone());
             }
-            other => parts.extend(encode_part(other)),
+            other => parts.extend(encode_part(index, other, fit)?),
         }
     }
     let single_text = match parts.as_slice() {
@@ -150,10 +160,14 @@ fn encode_message(message: &Message) -> WireMessage {
     if !tool_calls.is_empty() {
         wire.tool_calls = Some(tool_calls);
     }
-    wire
+    Ok(wire)
 }
 
-fn encode_part(part: &ContentPart) -> Option<Value> {
+fn encode_part(
+    index: usize,
+    part: &ContentPart,
+    fit: &mut Fit,
+) -> Result<Option<Value>, GatewayError> {
     let mut object = Map::new();
     match part {
         ContentPart::Text(text) => {
@@ -173,7 +187,16 @@ fn encode_part(part: &ContentPart) -> Option<Value> {
             object.insert("type".into(), "image_url".into());
             object.insert("image_url".into(), Value::Object(image));
         }
-        ContentPart::Opaque(value) => return Some(value.clone()),
+        ContentPart::Opaque {
+            family: Family::OpenAi,
+            value,
+        } => return Ok(Some(value.clone())),
+        ContentPart::Opaque { family, value } => {
+            let field = format!("messages[{index}].content");
+            return Ok(fit
+                .foreign_part(&field, *family, value)?
+                .map(|text| serde_json::json!({"type": "text", "text": text})));
+        }
         // OpenAI Chat has no field for reasoning in requests; tool calls and results are
         // carried by their own message fields.
         ContentPart::Reasoning { .. }
@@ -181,10 +204,10 @@ fn encode_part(part: &ContentPart) -> Option<Value> {
         | ContentPart::CachePoint(_)
         | ContentPart::ToolCall { .. }
         | ContentPart::ToolResult { .. } => {
-            return None;
+            return Ok(None);
         }
     }
-    Some(Value::Object(object))
+    Ok(Some(Value::Object(object)))
 }
 
 fn encode_tool_choice(choice: &ToolChoice) -> Value {

@@ -1,18 +1,26 @@
 //! OpenAI Responses requests (`POST /v1/responses`) → the canonical request.
 //!
 //! `input` items map to canonical messages: `message` items by role, consecutive
-//! `function_call` items into one assistant message with tool calls, `function_call_output`
-//! items into tool messages, `instructions` into a leading system message. `reasoning` items are
-//! encrypted OpenAI model state: the gateway's upstreams (Chat Completions, Anthropic) cannot take
-//! them back, so they are left out of the canonical history. Server-side state
-//! (`previous_response_id`, `conversation`, `background`) needs storage the gateway does not keep
-//! and is refused with a 400; hosted tools (web search, file search, …) likewise.
+//! `function_call` items into one assistant message with tool calls (a call to a namespaced
+//! function under its flat name, see `tools`), `function_call_output` items into tool messages,
+//! `instructions` into a leading system message.
+//!
+//! A Responses request may carry what only OpenAI's Responses API can honour: server-side state
+//! (`previous_response_id`, `conversation`, `background`, `item_reference` items, stored
+//! `prompt` templates), encrypted `reasoning` items, hosted tools and their calls in the
+//! history, `input_file` parts, custom tools. Decoding never refuses those: an `api: responses`
+//! channel gets the client's request unchanged and honours them. The canonical request records
+//! each as [`Unportable`], so any other target drops (encrypted reasoning, hosted-tool results:
+//! always, and named; hosted tools: by the `unsupported` rule) or refuses (server-side state,
+//! custom tools) it with a clear 400.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::tools;
 use crate::canonical::{
-    ChatRequest, ContentPart, Family, Message, ResponseFormat, Role, Sampling, Tool, ToolChoice,
+    ChatRequest, ContentPart, Family, Message, NamespacedTool, ResponseFormat, Role, Sampling,
+    Unportable, UnportableKind,
 };
 use crate::error::GatewayError;
 use crate::protocols::shared;
@@ -47,13 +55,7 @@ pub struct WireRequest {
     pub user: Option<String>,
     #[serde(default)]
     pub safety_identifier: Option<String>,
-    #[serde(default)]
-    pub previous_response_id: Option<String>,
-    #[serde(default)]
-    pub conversation: Option<Value>,
-    #[serde(default)]
-    pub background: Option<bool>,
-    /// `store`, `include`, `prompt_cache_key`, `service_tier`, `metadata`, `truncation`, …
+    /// `store`, `include`, `prompt_cache_key`, `previous_response_id`, `metadata`, …
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -66,43 +68,98 @@ pub fn parse_body(body: &[u8]) -> Result<WireRequest, GatewayError> {
     )
 }
 
-fn invalid(param: impl Into<String>, message: impl Into<String>) -> GatewayError {
+pub(super) fn invalid(param: impl Into<String>, message: impl Into<String>) -> GatewayError {
     GatewayError::invalid_param(param, message)
+}
+
+/// Top-level fields that keep state at OpenAI: no other target can continue from them.
+const SERVER_STATE: &[(&str, &str)] = &[
+    (
+        "previous_response_id",
+        "it continues a response stored by OpenAI, which only an OpenAI Responses channel \
+         (`api: responses`) can read; send the whole conversation in `input` (with `store: false`) \
+         instead",
+    ),
+    (
+        "conversation",
+        "it continues a conversation stored by OpenAI, which only an OpenAI Responses channel \
+         (`api: responses`) can read; send the whole conversation in `input` instead",
+    ),
+    (
+        "prompt",
+        "it names a prompt template stored by OpenAI, which only an OpenAI Responses channel \
+         (`api: responses`) can read",
+    ),
+];
+
+/// The request as decoded so far.
+struct Decoder {
+    messages: Vec<Message>,
+    unportable: Vec<Unportable>,
+    namespaces: Vec<NamespacedTool>,
+}
+
+impl Decoder {
+    fn left_out(&mut self, field: String, label: String) {
+        self.unportable.push(Unportable {
+            field,
+            label,
+            kind: UnportableKind::LeftOut,
+        });
+    }
+
+    fn required(&mut self, field: String, label: String, why: &str) {
+        self.unportable.push(Unportable {
+            field,
+            label,
+            kind: UnportableKind::Required(why.to_owned()),
+        });
+    }
 }
 
 pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
     if wire.model.trim().is_empty() {
         return Err(invalid("model", "Missing required parameter: 'model'."));
     }
-    if wire.previous_response_id.is_some() || wire.conversation.is_some() {
-        let param = if wire.previous_response_id.is_some() {
-            "previous_response_id"
-        } else {
-            "conversation"
-        };
-        return Err(invalid(
-            param,
-            format!(
-                "'{param}' needs responses stored server-side, which this gateway does not keep. Send the full conversation in 'input' (store: false)."
-            ),
-        ));
+    let mut extensions = wire.extra;
+    let mut decoder = Decoder {
+        messages: Vec::new(),
+        unportable: Vec::new(),
+        namespaces: Vec::new(),
+    };
+    for (field, why) in SERVER_STATE {
+        if extensions
+            .remove(*field)
+            .is_some_and(|value| !value.is_null())
+        {
+            decoder.required((*field).to_owned(), (*field).to_owned(), why);
+        }
     }
-    if wire.background == Some(true) {
-        return Err(invalid(
-            "background",
-            "Background responses are not supported by this gateway.",
-        ));
+    if extensions.remove("background") == Some(Value::Bool(true)) {
+        decoder.required(
+            "background".to_owned(),
+            "background".to_owned(),
+            "background responses are kept by OpenAI, which only an OpenAI Responses channel \
+             (`api: responses`) can do",
+        );
     }
-    let mut messages = Vec::new();
+    let tools = tools::decode(wire.tools.unwrap_or_default())?;
+    decoder.namespaces = tools.namespaces;
+    decoder.unportable.extend(tools.unportable);
+    if !tools.hosted.is_empty() {
+        extensions.insert("tools".to_owned(), Value::Array(tools.hosted));
+    }
     if let Some(instructions) = wire.instructions.filter(|text| !text.is_empty()) {
-        messages.push(text_message(Role::System, instructions));
+        decoder
+            .messages
+            .push(text_message(Role::System, instructions));
     }
     match wire.input {
         None => return Err(invalid("input", "Missing required parameter: 'input'.")),
-        Some(Value::String(text)) => messages.push(text_message(Role::User, text)),
+        Some(Value::String(text)) => decoder.messages.push(text_message(Role::User, text)),
         Some(Value::Array(items)) => {
             for (index, item) in items.into_iter().enumerate() {
-                decode_item(index, item, &mut messages)?;
+                decode_item(index, item, &mut decoder)?;
             }
         }
         Some(_) => {
@@ -112,14 +169,14 @@ pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
             ));
         }
     }
-    let tools = wire
-        .tools
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-        .map(|(index, tool)| decode_tool(index, tool))
-        .collect::<Result<Vec<_>, _>>()?;
-    let tool_choice = wire.tool_choice.map(decode_tool_choice).transpose()?;
+    let tool_choice = match wire.tool_choice {
+        Some(choice) => {
+            let (choice, unportable) = tools::decode_choice(choice)?;
+            decoder.unportable.extend(unportable);
+            Some(choice)
+        }
+        None => None,
+    };
     let response_format = wire
         .text
         .as_ref()
@@ -127,17 +184,38 @@ pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
         .map(decode_format)
         .transpose()?
         .flatten();
+    if wire
+        .text
+        .as_ref()
+        .and_then(|text| text.get("verbosity"))
+        .is_some()
+    {
+        extensions.insert("text.verbosity".to_owned(), Value::Bool(true));
+    }
     let reasoning_effort = wire
         .reasoning
         .as_ref()
         .and_then(|reasoning| reasoning.get("effort"))
         .and_then(Value::as_str)
         .map(str::to_owned);
+    if wire
+        .reasoning
+        .as_ref()
+        .and_then(|reasoning| reasoning.get("summary"))
+        .is_some()
+    {
+        extensions.insert("reasoning.summary".to_owned(), Value::Bool(true));
+    }
+    if let Some(Value::Object(options)) = extensions.remove("stream_options") {
+        for (key, value) in options {
+            extensions.insert(format!("stream_options.{key}"), value);
+        }
+    }
     let stream = wire.stream.unwrap_or(false);
     Ok(ChatRequest {
         model: wire.model,
-        messages,
-        tools,
+        messages: decoder.messages,
+        tools: tools.tools,
         tool_choice,
         parallel_tool_calls: wire.parallel_tool_calls,
         sampling: Sampling {
@@ -146,19 +224,16 @@ pub fn decode(wire: WireRequest) -> Result<ChatRequest, GatewayError> {
             ..Sampling::default()
         },
         max_output_tokens: wire.max_output_tokens,
-        legacy_max_tokens: false,
-        stop: Vec::new(),
         response_format,
         reasoning_effort,
-        reasoning_budget: None,
-        user: wire.user.or(wire.safety_identifier),
-        metadata: None,
+        user: wire.safety_identifier.or(wire.user),
         stream,
         include_usage: true,
-        // Everything left is advisory for the gateway's targets (storage, includes, cache keys).
-        extensions: Map::new(),
-        extension_family: Family::OpenAi,
-        routing: Default::default(),
+        extensions,
+        extension_family: Family::OpenAiResponses,
+        unportable: decoder.unportable,
+        tool_namespaces: decoder.namespaces,
+        ..ChatRequest::default()
     })
 }
 
@@ -168,10 +243,33 @@ fn text_message(role: Role, text: String) -> Message {
         name: None,
         content: vec![ContentPart::Text(text)],
         plain_text: true,
+        extensions: Default::default(),
     }
 }
 
-fn decode_item(index: usize, item: Value, messages: &mut Vec<Message>) -> Result<(), GatewayError> {
+/// Hosted-tool items a history may hold: their results are already in the conversation's
+/// text, and only OpenAI can read the items themselves.
+const HOSTED_CALL_ITEMS: &[&str] = &[
+    "web_search_call",
+    "file_search_call",
+    "computer_call",
+    "computer_call_output",
+    "code_interpreter_call",
+    "image_generation_call",
+    "local_shell_call",
+    "local_shell_call_output",
+    "shell_call",
+    "shell_call_output",
+    "apply_patch_call",
+    "apply_patch_call_output",
+    "mcp_call",
+    "mcp_list_tools",
+    "mcp_approval_request",
+    "mcp_approval_response",
+    "compaction",
+];
+
+fn decode_item(index: usize, item: Value, decoder: &mut Decoder) -> Result<(), GatewayError> {
     let field = format!("input[{index}]");
     let Value::Object(mut item) = item else {
         return Err(invalid(
@@ -208,28 +306,39 @@ fn decode_item(index: usize, item: Value, messages: &mut Vec<Message>) -> Result
                 }
             };
             let (content, plain_text) =
-                decode_content(&format!("{field}.content"), item.remove("content"))?;
-            messages.push(Message {
+                decode_content(&format!("{field}.content"), item.remove("content"), decoder)?;
+            decoder.messages.push(Message {
                 role,
                 name: None,
                 content,
                 plain_text,
+                extensions: Default::default(),
             });
         }
         "function_call" => {
+            let id = string(&mut item, "call_id")?;
+            let name = string(&mut item, "name")?;
+            let name = match item.get("namespace").and_then(Value::as_str) {
+                Some(namespace) => {
+                    tools::remember(&mut decoder.namespaces, namespace, &name);
+                    tools::flat_name(namespace, &name)
+                }
+                None => name,
+            };
             let call = ContentPart::ToolCall {
-                id: string(&mut item, "call_id")?,
-                name: string(&mut item, "name")?,
+                id,
+                name,
                 arguments: string(&mut item, "arguments")?,
             };
             // Consecutive calls (and a preceding assistant message) form one assistant turn.
-            match messages.last_mut() {
+            match decoder.messages.last_mut() {
                 Some(last) if last.role == Role::Assistant => last.content.push(call),
-                _ => messages.push(Message {
+                _ => decoder.messages.push(Message {
                     role: Role::Assistant,
                     name: None,
                     content: vec![call],
                     plain_text: false,
+                    extensions: Default::default(),
                 }),
             }
         }
@@ -237,9 +346,9 @@ fn decode_item(index: usize, item: Value, messages: &mut Vec<Message>) -> Result
             let call_id = string(&mut item, "call_id")?;
             let content = match item.remove("output") {
                 Some(Value::String(text)) => vec![ContentPart::Text(text)],
-                other => decode_content(&format!("{field}.output"), other)?.0,
+                other => decode_content(&format!("{field}.output"), other, decoder)?.0,
             };
-            messages.push(Message {
+            decoder.messages.push(Message {
                 role: Role::Tool,
                 name: None,
                 content: vec![ContentPart::ToolResult {
@@ -248,16 +357,28 @@ fn decode_item(index: usize, item: Value, messages: &mut Vec<Message>) -> Result
                     is_error: false,
                 }],
                 plain_text: false,
+                extensions: Default::default(),
             });
         }
-        // Encrypted OpenAI reasoning state: see the module notes.
-        "reasoning" => {}
-        other => {
-            return Err(invalid(
-                format!("{field}.type"),
-                format!("Input items of type '{other}' are not supported by this gateway."),
-            ));
+        // Encrypted OpenAI reasoning state: only OpenAI can read it back.
+        "reasoning" => decoder.left_out(field, "input.reasoning".to_owned()),
+        hosted if HOSTED_CALL_ITEMS.contains(&hosted) => {
+            decoder.left_out(field, format!("input.{hosted}"));
         }
+        "item_reference" => decoder.required(
+            field,
+            "input.item_reference".to_owned(),
+            "it refers to an item stored by OpenAI, which only an OpenAI Responses channel \
+             (`api: responses`) can read",
+        ),
+        other => decoder.required(
+            format!("{field}.type"),
+            format!("input.{other}"),
+            &format!(
+                "input items of type '{other}' only an OpenAI Responses channel \
+                 (`api: responses`) can take"
+            ),
+        ),
     }
     Ok(())
 }
@@ -265,118 +386,65 @@ fn decode_item(index: usize, item: Value, messages: &mut Vec<Message>) -> Result
 fn decode_content(
     field: &str,
     content: Option<Value>,
+    decoder: &mut Decoder,
 ) -> Result<(Vec<ContentPart>, bool), GatewayError> {
-    match content {
-        Some(Value::String(text)) => Ok((vec![ContentPart::Text(text)], true)),
-        Some(Value::Array(parts)) => {
-            let mut decoded = Vec::with_capacity(parts.len());
-            for (index, part) in parts.into_iter().enumerate() {
-                let part_field = format!("{field}[{index}]");
-                let kind = part.get("type").and_then(Value::as_str).unwrap_or_default();
-                let text = || part.get("text").and_then(Value::as_str).map(str::to_owned);
-                decoded.push(match kind {
-                    "input_text" | "output_text" | "text" => {
-                        ContentPart::Text(text().ok_or_else(|| {
-                            invalid(
-                                format!("{part_field}.text"),
-                                format!("Missing required parameter: '{part_field}.text'."),
-                            )
-                        })?)
-                    }
-                    "refusal" => ContentPart::Refusal(
-                        part.get("refusal")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                    ),
-                    "input_image" => ContentPart::Image {
-                        url: part
-                            .get("image_url")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned)
-                            .ok_or_else(|| {
-                                invalid(
-                                    format!("{part_field}.image_url"),
-                                    "Only images given by 'image_url' are supported.",
-                                )
-                            })?,
-                        detail: part
-                            .get("detail")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned),
-                    },
-                    other => {
-                        return Err(invalid(
-                            format!("{part_field}.type"),
-                            format!(
-                                "Content parts of type '{other}' are not supported by this gateway."
-                            ),
-                        ));
-                    }
-                });
-            }
-            Ok((decoded, false))
+    let parts = match content {
+        Some(Value::String(text)) => return Ok((vec![ContentPart::Text(text)], true)),
+        Some(Value::Array(parts)) => parts,
+        _ => {
+            return Err(invalid(
+                field,
+                format!("Missing required parameter: '{field}'."),
+            ));
         }
-        _ => Err(invalid(
-            field,
-            format!("Missing required parameter: '{field}'."),
-        )),
-    }
-}
-
-fn decode_tool(index: usize, tool: Value) -> Result<Tool, GatewayError> {
-    let kind = tool.get("type").and_then(Value::as_str).unwrap_or_default();
-    if kind != "function" {
-        return Err(invalid(
-            format!("tools[{index}].type"),
-            format!(
-                "Tools of type '{kind}' are not supported by this gateway; use function tools."
-            ),
-        ));
-    }
-    let name = tool.get("name").and_then(Value::as_str).ok_or_else(|| {
-        invalid(
-            format!("tools[{index}].name"),
-            format!("Missing required parameter: 'tools[{index}].name'."),
-        )
-    })?;
-    Ok(Tool {
-        name: name.to_owned(),
-        description: tool
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        parameters: tool
-            .get("parameters")
-            .filter(|schema| !schema.is_null())
-            .cloned(),
-        strict: tool.get("strict").and_then(Value::as_bool),
-        cache: None,
-    })
-}
-
-fn decode_tool_choice(choice: Value) -> Result<ToolChoice, GatewayError> {
-    match &choice {
-        Value::String(value) => match value.as_str() {
-            "auto" => Ok(ToolChoice::Auto),
-            "none" => Ok(ToolChoice::None),
-            "required" => Ok(ToolChoice::Required),
-            other => Err(invalid("tool_choice", format!("Invalid value: '{other}'."))),
-        },
-        Value::Object(object) if object.get("type").and_then(Value::as_str) == Some("function") => {
-            object
-                .get("name")
-                .and_then(Value::as_str)
-                .map(|name| ToolChoice::Function(name.to_owned()))
-                .ok_or_else(|| {
+    };
+    let mut decoded = Vec::with_capacity(parts.len());
+    for (index, part) in parts.into_iter().enumerate() {
+        let part_field = format!("{field}[{index}]");
+        let kind = part.get("type").and_then(Value::as_str).unwrap_or_default();
+        let text = || part.get("text").and_then(Value::as_str).map(str::to_owned);
+        match kind {
+            "input_text" | "output_text" | "text" => {
+                decoded.push(ContentPart::Text(text().ok_or_else(|| {
                     invalid(
-                        "tool_choice.name",
-                        "Missing required parameter: 'tool_choice.name'.",
+                        format!("{part_field}.text"),
+                        format!("Missing required parameter: '{part_field}.text'."),
                     )
-                })
+                })?));
+            }
+            "refusal" => decoded.push(ContentPart::Refusal(
+                part.get("refusal")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )),
+            "input_image" => match part.get("image_url").and_then(Value::as_str) {
+                Some(url) => decoded.push(ContentPart::Image {
+                    url: url.to_owned(),
+                    detail: part
+                        .get("detail")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                }),
+                // An uploaded file (`file_id`) lives at OpenAI.
+                None => decoder.required(
+                    part_field,
+                    "input.input_image".to_owned(),
+                    "an image given by `file_id` lives at OpenAI, which only an OpenAI Responses \
+                     channel (`api: responses`) can read",
+                ),
+            },
+            other => decoder.required(
+                format!("{part_field}.type"),
+                format!("input.{other}"),
+                &format!(
+                    "content parts of type '{other}' only an OpenAI Responses channel \
+                     (`api: responses`) can take"
+                ),
+            ),
         }
-        _ => Ok(ToolChoice::Opaque(choice)),
     }
+    Ok((decoded, false))
 }
 
 fn decode_format(format: &Value) -> Result<Option<ResponseFormat>, GatewayError> {
@@ -400,5 +468,85 @@ fn decode_format(format: &Value) -> Result<Option<ResponseFormat>, GatewayError>
             "text.format.type",
             format!("Invalid value: '{other}'."),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn decode_json(body: Value) -> Result<ChatRequest, GatewayError> {
+        decode(parse_body(body.to_string().as_bytes())?)
+    }
+
+    /// The shape of the Codex CLI's second turn: developer messages, a namespaced call and its
+    /// output, an encrypted reasoning item, hosted web search, and advisory fields.
+    #[test]
+    fn a_codex_turn_decodes_with_what_only_openai_takes_recorded() {
+        let request = decode_json(json!({
+            "model": "gpt-5.1-codex", "stream": true, "store": false,
+            "include": ["reasoning.encrypted_content"], "prompt_cache_key": "abc",
+            "client_metadata": {"x": "y"}, "reasoning": {"summary": "auto"},
+            "tool_choice": "auto", "parallel_tool_calls": true,
+            "tools": [
+                {"type": "function", "name": "exec_command", "strict": false, "parameters": {"type": "object"}},
+                {"type": "namespace", "name": "multi_agent_v1", "description": "d", "tools": [
+                    {"type": "function", "name": "spawn_agent", "strict": false, "parameters": {"type": "object"}}]},
+                {"type": "web_search", "external_web_access": false},
+            ],
+            "input": [
+                {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "rules"}]},
+                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]},
+                {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "opaque"},
+                {"type": "function_call", "call_id": "c1", "namespace": "multi_agent_v1", "name": "spawn_agent", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "c1", "output": "spawned"},
+            ],
+        }))
+        .expect("decoded");
+        assert_eq!(request.extension_family, Family::OpenAiResponses);
+        assert_eq!(request.tools[1].name, "multi_agent_v1__spawn_agent");
+        assert_eq!(
+            request.namespaced("multi_agent_v1__spawn_agent"),
+            Some(("multi_agent_v1", "spawn_agent"))
+        );
+        assert!(matches!(
+            &request.messages[2].content[0],
+            ContentPart::ToolCall { name, .. } if name == "multi_agent_v1__spawn_agent"
+        ));
+        assert_eq!(request.extensions["tools"][0]["type"], "web_search");
+        assert_eq!(request.unportable.len(), 1);
+        assert_eq!(request.unportable[0].label, "input.reasoning");
+        assert_eq!(request.unportable[0].kind, UnportableKind::LeftOut);
+    }
+
+    #[test]
+    fn server_side_state_is_recorded_not_refused() {
+        let request = decode_json(json!({
+            "model": "m", "input": [{"type": "item_reference", "id": "msg_1"}],
+            "previous_response_id": "resp_1",
+        }))
+        .expect("decoded");
+        let labels: Vec<_> = request
+            .unportable
+            .iter()
+            .map(|unportable| unportable.label.as_str())
+            .collect();
+        assert_eq!(labels, ["previous_response_id", "input.item_reference"]);
+        assert!(
+            request
+                .unportable
+                .iter()
+                .all(|unportable| matches!(unportable.kind, UnportableKind::Required(_)))
+        );
+    }
+
+    #[test]
+    fn malformed_items_are_still_refused_at_once() {
+        let error =
+            decode_json(json!({"model": "m", "input": [{"type": "function_call", "name": "f"}]}))
+                .expect_err("refused");
+        assert_eq!(error.param.as_deref(), Some("input[0].call_id"));
     }
 }

@@ -5,7 +5,13 @@
 //! message, function call) is announced with `response.output_item.added`, filled with deltas,
 //! and closed with its `.done` events once the next item starts or the answer ends; the stream
 //! ends with `response.completed` (or `response.incomplete`) carrying the whole response and its
-//! usage. A stream that breaks ends with an `error` event instead.
+//! usage. A stream that breaks ends with an `error` event and `response.failed` instead (the Codex
+//! CLI acts on the latter). A function the client declared in a namespace is named as it was
+//! declared (`namespace` + inner `name`).
+//!
+//! Served by a Responses channel (`native`), the encoder writes the upstream's events exactly as
+//! they came ([`StreamEvent::Native`]) and nothing of its own, but for the error events of a
+//! stream that breaks before its terminal event, numbered on from the upstream's.
 
 use bytes::{Bytes, BytesMut};
 use serde_json::{Value, json};
@@ -13,7 +19,7 @@ use serde_json::{Value, json};
 use super::response::{
     function_call_item, message_item, reasoning_item, response_id, response_object, status,
 };
-use crate::canonical::{FinishReason, StreamEvent, Usage};
+use crate::canonical::{FinishReason, NamespacedTool, StreamEvent, Usage};
 use crate::error::GatewayError;
 use crate::protocols::anthropic::stream::sse_event;
 
@@ -36,6 +42,12 @@ enum Item {
 }
 
 pub struct ResponseEncoder {
+    /// The request's namespaced functions, to name their calls as declared.
+    namespaces: Vec<NamespacedTool>,
+    /// The upstream speaks Responses too: its events pass through unchanged.
+    native: bool,
+    /// A terminal event (`response.completed`, `.incomplete` or `.failed`) has been written.
+    terminated: bool,
     sequence: u64,
     id: String,
     model: String,
@@ -47,15 +59,12 @@ pub struct ResponseEncoder {
     usage: Option<Usage>,
 }
 
-impl Default for ResponseEncoder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl ResponseEncoder {
-    pub fn new() -> Self {
+    pub fn new(namespaces: Vec<NamespacedTool>, native: bool) -> Self {
         ResponseEncoder {
+            namespaces,
+            native,
+            terminated: false,
             sequence: 0,
             id: "resp_switchboard".to_owned(),
             model: String::new(),
@@ -108,6 +117,9 @@ impl ResponseEncoder {
     }
 
     pub fn encode(&mut self, event: StreamEvent) -> Option<Bytes> {
+        if self.native {
+            return self.pass_through(event);
+        }
         let mut out = BytesMut::new();
         if let StreamEvent::Start { id, model, created } = &event
             && !self.started
@@ -182,7 +194,8 @@ impl ResponseEncoder {
                 self.close(&mut out);
                 let id = format!("fc_{}_{}", self.id, self.output_index());
                 let index = self.output_index();
-                let item = function_call_item(&id, &call_id, &name, "", "in_progress");
+                let item =
+                    function_call_item(&id, &call_id, &name, "", "in_progress", &self.namespaces);
                 self.emit(
                     &mut out,
                     "response.output_item.added",
@@ -263,7 +276,14 @@ impl ResponseEncoder {
                     "response.function_call_arguments.done",
                     json!({"item_id": id, "output_index": index, "arguments": arguments}),
                 );
-                function_call_item(&id, &call_id, &name, &arguments, "completed")
+                function_call_item(
+                    &id,
+                    &call_id,
+                    &name,
+                    &arguments,
+                    "completed",
+                    &self.namespaces,
+                )
             }
         };
         self.emit(
@@ -274,7 +294,41 @@ impl ResponseEncoder {
         self.done_items.push(item);
     }
 
+    /// Native mode: the upstream's own events out, the canonical ones only counted.
+    fn pass_through(&mut self, event: StreamEvent) -> Option<Bytes> {
+        match event {
+            StreamEvent::Native {
+                frame,
+                sequence,
+                terminal,
+            } => {
+                self.sequence = sequence + 1;
+                self.terminated |= terminal;
+                Some(frame)
+            }
+            StreamEvent::Finish { choice: 0, reason } => {
+                self.finish = Some(reason);
+                None
+            }
+            StreamEvent::Usage(usage) => {
+                self.usage = Some(usage);
+                None
+            }
+            StreamEvent::Start { id, model, created } => {
+                self.id = id;
+                self.model = model;
+                self.created_at = created;
+                None
+            }
+            _ => None,
+        }
+    }
+
     pub fn finish(&mut self) -> Bytes {
+        if self.native {
+            // The upstream's terminal event has gone through already.
+            return Bytes::new();
+        }
         let mut out = BytesMut::new();
         if !self.started {
             self.start(&mut out);
@@ -297,12 +351,18 @@ impl ResponseEncoder {
             "response.incomplete"
         };
         self.emit(&mut out, kind, json!({"response": response}));
+        self.terminated = true;
         out.freeze()
     }
 
-    /// The in-band `error` event for a stream that broke after it started.
+    /// The in-band `error` event, then `response.failed`, for a stream that broke after it
+    /// started.
     pub fn error(&mut self, error: &GatewayError) -> Bytes {
         let mut out = BytesMut::new();
+        if self.terminated {
+            return out.freeze();
+        }
+        self.terminated = true;
         let code = error
             .code
             .clone()
@@ -312,6 +372,17 @@ impl ResponseEncoder {
             "error",
             json!({"code": code, "message": error.message, "param": null}),
         );
+        let mut response = response_object(
+            &self.id,
+            self.created_at,
+            &self.model,
+            "failed",
+            Value::Null,
+            std::mem::take(&mut self.done_items),
+            self.usage.as_ref(),
+        );
+        response["error"] = json!({"code": code, "message": error.message});
+        self.emit(&mut out, "response.failed", json!({"response": response}));
         out.freeze()
     }
 }

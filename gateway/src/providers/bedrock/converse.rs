@@ -15,14 +15,7 @@ use crate::canonical::{
 };
 use crate::error::{ErrorKind, GatewayError};
 use crate::protocols::anthropic::response::unix_now;
-use crate::protocols::shared;
-
-fn unsupported(field: &str, why: &str) -> GatewayError {
-    GatewayError::invalid_param(
-        field,
-        format!("`{field}` cannot be sent to a Bedrock model: {why}."),
-    )
-}
+use crate::protocols::fit::Fit;
 
 /// Bedrock ids must match `[a-zA-Z0-9_-]{1,64}`; the same id always maps to the same result.
 pub fn sanitize_id(id: &str) -> String {
@@ -47,19 +40,20 @@ pub fn encode(
     request: &ChatRequest,
     upstream_model: &str,
     default_max_tokens: u64,
+    fit: &mut Fit,
 ) -> Result<Value, GatewayError> {
-    shared::refuse_openai_only_sampling(request, "a Bedrock model")?;
-    shared::refuse_foreign_extensions(request, "a Bedrock model")?;
+    fit.openai_only_sampling(request)?;
+    fit.foreign(request)?;
     if matches!(
         request.response_format,
         Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
     ) {
-        return Err(unsupported(
+        return Err(fit.required(
             "response_format",
             "structured output is not supported for Bedrock channels yet",
         ));
     }
-    let (system, messages) = encode_messages(request)?;
+    let (system, messages) = encode_messages(request, fit)?;
     let mut body = json!({"messages": messages});
     if !system.is_empty() {
         body["system"] = Value::Array(system);
@@ -100,9 +94,10 @@ pub fn encode(
         Some(ToolChoice::None) => None,
     };
     let omit_tools = matches!(request.tool_choice, Some(ToolChoice::None)) && !history_has_tools;
-    if !request.tools.is_empty() && !omit_tools {
+    let declared = fit.tools(request);
+    if !declared.is_empty() && !omit_tools {
         let mut tools = Vec::new();
-        for tool in &request.tools {
+        for tool in declared {
             let mut spec = json!({"name": tool.name, "inputSchema": {"json": tool.parameters.clone().unwrap_or_else(|| json!({"type": "object", "properties": {}}))}});
             if let Some(description) = &tool.description {
                 spec["description"] = description.clone().into();
@@ -120,6 +115,10 @@ pub fn encode(
     }
     if let Some(thinking) = thinking(request, upstream_model) {
         body["additionalModelRequestFields"] = json!({"thinking": thinking});
+    }
+    // Claude models on Bedrock say which stop sequence matched only when asked for it.
+    if !request.stop.is_empty() && upstream_model.contains("anthropic") {
+        body["additionalModelResponseFieldPaths"] = json!(["/stop_sequence"]);
     }
     Ok(body)
 }
@@ -150,7 +149,10 @@ fn thinking(request: &ChatRequest, upstream_model: &str) -> Option<Value> {
     Some(json!({"type": "enabled", "budget_tokens": budget}))
 }
 
-fn encode_messages(request: &ChatRequest) -> Result<(Vec<Value>, Vec<Value>), GatewayError> {
+fn encode_messages(
+    request: &ChatRequest,
+    fit: &mut Fit,
+) -> Result<(Vec<Value>, Vec<Value>), GatewayError> {
     let mut system = Vec::new();
     let mut messages: Vec<(&str, Vec<Value>)> = Vec::new();
     for (index, message) in request.messages.iter().enumerate() {
@@ -172,7 +174,7 @@ fn encode_messages(request: &ChatRequest) -> Result<(Vec<Value>, Vec<Value>), Ga
             Role::Assistant => "assistant",
             Role::User | Role::Tool => "user",
         };
-        let blocks = encode_parts(index, &message.content)?;
+        let blocks = encode_parts(index, &message.content, fit)?;
         if blocks.is_empty() {
             continue;
         }
@@ -198,7 +200,11 @@ fn encode_messages(request: &ChatRequest) -> Result<(Vec<Value>, Vec<Value>), Ga
     Ok((system, messages))
 }
 
-fn encode_parts(index: usize, parts: &[ContentPart]) -> Result<Vec<Value>, GatewayError> {
+fn encode_parts(
+    index: usize,
+    parts: &[ContentPart],
+    fit: &mut Fit,
+) -> Result<Vec<Value>, GatewayError> {
     let mut blocks = Vec::with_capacity(parts.len());
     for part in parts {
         let block = match part {
@@ -224,16 +230,19 @@ fn encode_parts(index: usize, parts: &[ContentPart]) -> Result<Vec<Value>, Gatew
                 content,
                 is_error,
             } => {
-                let text: String = content
-                    .iter()
-                    .filter_map(|part| {
-                        if let ContentPart::Text(text) = part {
-                            Some(text.as_str())
-                        } else {
-                            None
+                let mut text = String::new();
+                for part in content {
+                    match part {
+                        ContentPart::Text(piece) => text.push_str(piece),
+                        ContentPart::Opaque { family, value } => {
+                            let field = format!("messages[{index}].content");
+                            if let Some(piece) = fit.foreign_part(&field, *family, value)? {
+                                text.push_str(&piece);
+                            }
                         }
-                    })
-                    .collect();
+                        _ => {}
+                    }
+                }
                 let mut result = json!({"toolUseId": sanitize_id(call_id), "content": [{"text": if text.is_empty() { " " } else { &text }}]});
                 if *is_error {
                     result["status"] = "error".into();
@@ -251,15 +260,12 @@ fn encode_parts(index: usize, parts: &[ContentPart]) -> Result<Vec<Value>, Gatew
                 json!({"reasoningContent": {"redactedContent": data}})
             }
             ContentPart::CachePoint(_) => json!({"cachePoint": {"type": "default"}}),
-            ContentPart::Opaque(value) => {
-                let kind = value
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown");
-                return Err(GatewayError::invalid_param(
-                    format!("messages[{index}].content"),
-                    format!("content parts of type `{kind}` cannot be sent to a Bedrock model"),
-                ));
+            ContentPart::Opaque { family, value } => {
+                let field = format!("messages[{index}].content");
+                match fit.foreign_part(&field, *family, value)? {
+                    Some(text) => json!({"text": text}),
+                    None => continue,
+                }
             }
         };
         blocks.push(block);
@@ -292,9 +298,17 @@ fn image(index: usize, url: &str) -> Result<Value, GatewayError> {
     Ok(json!({"image": {"format": format, "source": {"bytes": data}}}))
 }
 
-pub fn decode_stop_reason(reason: &str) -> FinishReason {
+/// `fields` is the answer's `additionalModelResponseFields`, where Claude models put the stop
+/// sequence that matched.
+pub fn decode_stop_reason(reason: &str, fields: Option<&Value>) -> FinishReason {
     match reason {
-        "end_turn" | "stop_sequence" => FinishReason::Stop,
+        "end_turn" => FinishReason::Stop,
+        "stop_sequence" => FinishReason::StopSequence(
+            fields
+                .and_then(|fields| fields.get("stop_sequence"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        ),
         "tool_use" => FinishReason::ToolCalls,
         "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
         "guardrail_intervened" | "content_filtered" => FinishReason::ContentFilter,
@@ -356,11 +370,14 @@ pub fn decode(body: &[u8], model: &str) -> Result<ChatResponse, GatewayError> {
         choices: vec![Choice {
             index: 0,
             content,
-            finish_reason: value["stopReason"].as_str().map(decode_stop_reason),
+            finish_reason: value["stopReason"].as_str().map(|reason| {
+                decode_stop_reason(reason, value.get("additionalModelResponseFields"))
+            }),
             logprobs: None,
         }],
         usage: value.get("usage").map(decode_usage),
         system_fingerprint: None,
         service_tier: None,
+        native: None,
     })
 }

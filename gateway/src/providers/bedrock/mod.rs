@@ -16,10 +16,11 @@ use super::{
 use serde_json::json;
 
 use crate::canonical::{
-    ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse,
+    ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, Family,
 };
 use crate::config::Channel;
 use crate::error::{ErrorKind, GatewayError};
+use crate::protocols::fit::Fit;
 
 pub struct Bedrock;
 
@@ -56,12 +57,17 @@ impl HttpProvider for Bedrock {
         StreamFraming::AwsEventStream
     }
 
+    fn target(&self) -> (Option<Family>, &'static str) {
+        (None, "a Bedrock model")
+    }
+
     fn build_request(
         &self,
         channel: &Channel,
         canonical: &ChatRequest,
         upstream_model: &str,
         endpoint: &reqwest::Url,
+        fit: &mut Fit,
     ) -> Result<UpstreamRequest, GatewayError> {
         let aws = aws_settings(channel)?;
         let accept = if canonical.stream {
@@ -69,7 +75,7 @@ impl HttpProvider for Bedrock {
         } else {
             "application/json"
         };
-        let body = converse::encode(canonical, upstream_model, channel.default_max_tokens)?;
+        let body = converse::encode(canonical, upstream_model, channel.default_max_tokens, fit)?;
         let mut upstream = json_request(channel, endpoint, &body, Some(accept))?;
         sign::sign_request(aws, endpoint, &mut upstream.headers, &upstream.body)?;
         Ok(upstream)

@@ -98,7 +98,10 @@ impl EventDecoder {
                 let reason = payload["stopReason"].as_str().unwrap_or("end_turn");
                 events.push(StreamEvent::Finish {
                     choice: 0,
-                    reason: decode_stop_reason(reason),
+                    reason: decode_stop_reason(
+                        reason,
+                        payload.get("additionalModelResponseFields"),
+                    ),
                 });
             }
             "metadata" => {
