@@ -19,6 +19,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Set when shutdown begins, so `/ready` tells load balancers to stop sending traffic.
     pub shutting_down: AtomicBool,
+    /// Each request ends with an access log line (`log.access`), read once at start.
+    pub access_log: bool,
     request_prefix: String,
     request_counter: AtomicU64,
 }
@@ -27,12 +29,17 @@ impl AppState {
     /// Fails only when the configured Redis URL cannot be used at all (a bad URL); an
     /// unreachable Redis is handled per request.
     pub fn new(snapshot: Snapshot, metrics: Option<PrometheusHandle>) -> Result<Arc<Self>, String> {
-        let health = Health::new(snapshot.channels.len(), snapshot.routing.circuit);
+        let health = Health::new(
+            snapshot.channels.iter().map(|channel| channel.name.clone()),
+            snapshot.routing.circuit,
+        );
         let state = match &snapshot.redis {
             Some(settings) => SharedState::Redis(Box::new(RedisState::new(settings.clone())?)),
             None => SharedState::local(),
         };
+        let access_log = snapshot.access_log;
         Ok(Arc::new(AppState {
+            access_log,
             snapshot: ArcSwap::from_pointee(snapshot),
             health,
             state: Arc::new(state),

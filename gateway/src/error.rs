@@ -1,9 +1,11 @@
 //! The one error type the request path returns, and what HTTP status each kind means.
 //!
-//! Errors are protocol-neutral here; the client protocol's `encode_error` renders them in the
-//! caller's own shape (an OpenAI client gets an OpenAI error object, and later an Anthropic client
-//! an Anthropic one). Messages are written for the person reading the client's logs: they say
-//! what was wrong and, where it helps, what to do.
+//! Errors are protocol-neutral here; the client protocol renders them in the caller's own shape
+//! and with a (status, type) pair that protocol documents (see each protocol's `error` module):
+//! an upstream that is overloaded reaches an Anthropic client as 529 `overloaded_error`, an
+//! OpenAI client as 503 and a Gemini client as 503 `UNAVAILABLE`. `status` is the gateway's own
+//! HTTP reading of the error, which a protocol may express differently. Messages are written for
+//! the person reading the client's logs: they say what was wrong and, where it helps, what to do.
 
 use std::time::Duration;
 
@@ -32,6 +34,10 @@ pub enum ErrorKind {
     BadGateway,
     /// No channel could be reached.
     Unavailable,
+    /// Every channel that could serve answered that it is overloaded (Anthropic's 529, a 503).
+    Overloaded,
+    /// The request's header block is larger than `server.max_header_bytes`.
+    HeadersTooLarge,
     /// The upstream did not answer in time.
     GatewayTimeout,
     Internal,
@@ -46,7 +52,8 @@ pub struct GatewayError {
     pub param: Option<String>,
     /// A machine-readable code (`model_not_found`, `invalid_api_key`, or the upstream's own).
     pub code: Option<String>,
-    /// The upstream's own error type, kept when an upstream error is passed through.
+    /// The error type in some protocol's own words (an upstream's, or `tokens`/`requests` for
+    /// a rate limit); a client protocol uses it when it is one of its own.
     pub upstream_type: Option<String>,
     pub retry_after: Option<Duration>,
 }
@@ -128,7 +135,8 @@ fn default_status(kind: ErrorKind) -> StatusCode {
         ErrorKind::BudgetExceeded => StatusCode::PAYMENT_REQUIRED,
         ErrorKind::UpstreamRejected => StatusCode::BAD_REQUEST,
         ErrorKind::BadGateway => StatusCode::BAD_GATEWAY,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Unavailable | ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         ErrorKind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -148,6 +156,8 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::UpstreamRejected => "upstream_rejected",
         ErrorKind::BadGateway => "bad_gateway",
         ErrorKind::Unavailable => "unavailable",
+        ErrorKind::Overloaded => "overloaded",
+        ErrorKind::HeadersTooLarge => "headers_too_large",
         ErrorKind::GatewayTimeout => "gateway_timeout",
         ErrorKind::Internal => "internal",
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use switchboard_gateway::config::schema::LogFormat;
 use switchboard_gateway::{AppState, config, serve, telemetry};
 use tokio::net::TcpListener;
 
@@ -30,7 +31,7 @@ struct Args {
     /// overriding `state.redis_url`.
     #[arg(long, env = "SWITCHBOARD_REDIS_URL")]
     redis_url: Option<String>,
-    /// Log as JSON lines.
+    /// Log as JSON lines (as `log.format: json` does).
     #[arg(long)]
     log_json: bool,
     #[command(subcommand)]
@@ -45,7 +46,6 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    telemetry::init_tracing(args.log_json);
     let Some(path) = args.config.clone() else {
         eprintln!(
             "error: no configuration given; pass --config FILE (see gateway/config/example.yaml)"
@@ -60,12 +60,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let overrides = args
+    let overrides: Vec<(String, String)> = args
         .redis_url
         .iter()
         .map(|url| ("SWITCHBOARD_STATE__REDIS_URL".to_owned(), url.clone()))
         .collect();
-    let snapshot = match config::load_with(&path, overrides) {
+    let file = match config::load_file(&path, std::env::vars().chain(overrides)) {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    // Logging starts once the file says how, before the checks that may warn.
+    telemetry::init_tracing(args.log_json || file.log.format == LogFormat::Json);
+    let snapshot = match config::compile(&file, &path.display().to_string(), &config::ProcessEnv) {
         Ok(snapshot) => snapshot,
         Err(error) => {
             eprintln!("error: {error}");

@@ -1,9 +1,11 @@
 //! Accounting: what each request used and where it went, recorded after the response without
 //! making the client wait.
 //!
-//! Here a record becomes metrics (tokens, and cost from the price table) and a debug log line;
-//! spend counters are settled by the policy layer from the same usage, and the usage stream to
-//! the control plane attaches to the same [`UsageRecord`].
+//! Here a record becomes metrics (tokens, and cost from the price table) and, unless
+//! `log.access` is off, one access log line (target `access`) an operator can read: request id,
+//! key, tenant, protocol, model, channel, attempts, status, latency, tokens, cost and, for a
+//! failed request, why. Spend counters are settled by the policy layer from the same usage, and
+//! the usage stream to the control plane attaches to the same [`UsageRecord`].
 
 pub mod prices;
 
@@ -17,6 +19,7 @@ pub struct UsageRecord<'a> {
     pub request_id: &'a str,
     pub protocol: &'static str,
     pub key_name: &'a str,
+    pub tenant: Option<&'a str>,
     /// The model name after alias resolution, as configured (bounded label set).
     pub model: &'a str,
     pub channel: Option<&'a str>,
@@ -29,6 +32,10 @@ pub struct UsageRecord<'a> {
     pub price: Option<prices::Price>,
     pub elapsed: Duration,
     pub stream: bool,
+    /// Why the request failed, in the words the client got.
+    pub error: Option<&'a str>,
+    /// Write the access log line.
+    pub log: bool,
 }
 
 pub fn record(record: &UsageRecord<'_>) {
@@ -50,18 +57,23 @@ pub fn record(record: &UsageRecord<'_>) {
             record.elapsed,
         ),
     }
-    tracing::debug!(
-        request_id = record.request_id,
-        key = record.key_name,
-        model = record.model,
-        channel,
-        status = record.status,
-        attempts = record.attempts,
-        input_tokens = record.usage.map(|usage| usage.total_input()),
-        output_tokens = record.usage.map(|usage| usage.output_tokens),
-        cost_usd = cost.map(|micros| micros as f64 / 1e6),
-        elapsed_ms = record.elapsed.as_millis() as u64,
-        stream = record.stream,
-        "usage"
-    );
+    if record.log {
+        tracing::info!(
+            target: "access",
+            request_id = record.request_id,
+            key = record.key_name,
+            tenant = record.tenant,
+            protocol = record.protocol,
+            model = record.model,
+            channel,
+            attempts = record.attempts,
+            status = record.status,
+            latency_ms = record.elapsed.as_secs_f64() * 1000.0,
+            input_tokens = record.usage.map(|usage| usage.total_input()),
+            output_tokens = record.usage.map(|usage| usage.output_tokens),
+            cost_usd = cost.map(|micros| micros as f64 / 1e6),
+            stream = record.stream,
+            error = record.error,
+        );
+    }
 }

@@ -255,6 +255,7 @@ pub fn compile(
         redis: redis_settings(&compiler, &config.state)?,
         budgets: budget_settings(&compiler, &config.budgets)?,
         model_limits,
+        access_log: config.log.access,
     })
 }
 
@@ -622,6 +623,12 @@ fn server_settings(
     if server.max_body_bytes == 0 {
         return Err(compiler.invalid("server.max_body_bytes", "must be greater than 0"));
     }
+    if server.max_header_bytes < 1024 {
+        return Err(compiler.invalid(
+            "server.max_header_bytes",
+            "must be at least 1024: every client sends a few hundred bytes of headers",
+        ));
+    }
     for (field, value) in [
         (
             "server.header_read_timeout_ms",
@@ -637,6 +644,7 @@ fn server_settings(
     Ok(ServerSettings {
         listen: server.listen.clone(),
         max_body_bytes: server.max_body_bytes,
+        max_header_bytes: server.max_header_bytes,
         header_read_timeout: Duration::from_millis(server.header_read_timeout_ms),
         body_read_timeout: Duration::from_millis(server.body_read_timeout_ms),
         shutdown_grace_period: Duration::from_millis(server.shutdown_grace_period_ms),

@@ -18,7 +18,20 @@ use super::schema::ConfigFile;
 
 const ENV_PREFIX: &str = "SWITCHBOARD_";
 const SECTIONS: &[&str] = &[
-    "server", "channels", "aliases", "routing", "rules", "roles", "api_keys", "tenants", "state",
+    "server",
+    "channels",
+    "aliases",
+    "routing",
+    "rules",
+    "roles",
+    "api_keys",
+    "tenants",
+    "model_limits",
+    "state",
+    "prices",
+    "budgets",
+    "log",
+    "unsupported",
 ];
 
 /// Loads the file, applies the given environment overrides, and deserializes it.

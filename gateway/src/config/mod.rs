@@ -6,8 +6,6 @@ mod load;
 pub mod schema;
 mod snapshot;
 
-use std::path::Path;
-
 pub use compile::{EnvLookup, ProcessEnv, compile, hash_key};
 pub use load::load_file;
 pub use snapshot::{
@@ -25,18 +23,6 @@ pub enum ConfigError {
         field: String,
         message: String,
     },
-}
-
-/// Loads, overrides from the process environment, validates and compiles a config file.
-pub fn load(path: &Path) -> Result<Snapshot, ConfigError> {
-    load_with(path, Vec::new())
-}
-
-/// Like [`load`], with extra `SWITCHBOARD_*` overrides applied after the environment's
-/// (command-line flags such as `--redis-url`).
-pub fn load_with(path: &Path, overrides: Vec<(String, String)>) -> Result<Snapshot, ConfigError> {
-    let file = load_file(path, std::env::vars().chain(overrides))?;
-    compile(&file, &path.display().to_string(), &ProcessEnv)
 }
 
 #[cfg(test)]

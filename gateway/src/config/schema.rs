@@ -42,10 +42,40 @@ pub struct ConfigFile {
     pub prices: PricesConfig,
     #[serde(default)]
     pub budgets: BudgetsConfig,
+    /// How the gateway logs.
+    #[serde(default)]
+    pub log: LogConfig,
     /// What to do with hosted tools and parameters a channel's provider cannot run: `drop`
     /// (the default: left out, named in `x-switchboard-dropped`) or `refuse` (400).
     #[serde(default)]
     pub unsupported: UnsupportedConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (default; colours only on a terminal) or `json` (one object a line).
+    pub format: LogFormat,
+    /// One `access` line per request (request id, key, tenant, protocol, model, channel,
+    /// attempts, status, latency, tokens).
+    pub access: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            access: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
@@ -112,6 +142,9 @@ pub struct ServerConfig {
     pub listen: String,
     /// Largest accepted request body in bytes; larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Largest accepted request header block (request line and all headers) in bytes; larger
+    /// ones get 431 in the caller's protocol.
+    pub max_header_bytes: usize,
     /// A client must send its headers within this time.
     pub header_read_timeout_ms: u64,
     /// A client must send its whole body within this time (slow senders are cut off with 408).
@@ -127,6 +160,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:8080".to_owned(),
             max_body_bytes: 4 * 1024 * 1024,
+            max_header_bytes: 32 * 1024,
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
             shutdown_grace_period_ms: 30_000,

@@ -37,6 +37,8 @@ pub struct Snapshot {
     pub budgets: crate::policy::limits::BudgetSettings,
     /// Served model → limits shared by all callers.
     pub model_limits: HashMap<String, crate::policy::Limits>,
+    /// Whether each request gets an access log line.
+    pub access_log: bool,
 }
 
 /// A compiled routing rule.
@@ -102,6 +104,7 @@ impl RoutingSettings {
 pub struct ServerSettings {
     pub listen: String,
     pub max_body_bytes: usize,
+    pub max_header_bytes: usize,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub shutdown_grace_period: Duration,

@@ -219,9 +219,12 @@ impl Part {
                         retry_after.as_secs_f64()
                     )
                 };
-                GatewayError::new(ErrorKind::RateLimited, message)
+                let mut error = GatewayError::new(ErrorKind::RateLimited, message)
                     .with_code("rate_limit_exceeded")
-                    .with_retry_after(Some(retry_after))
+                    .with_retry_after(Some(retry_after));
+                // OpenAI's own word for which limit it was.
+                error.upstream_type = Some(if tokens { "tokens" } else { "requests" }.to_owned());
+                error
             }
             Verdict::Concurrency { index } => {
                 metrics::counter!("switchboard_limit_denials_total", "kind" => "concurrency")

@@ -150,6 +150,36 @@ impl ClientProtocol {
         }
     }
 
+    /// The protocol a request to `path` speaks, for answers given before a handler runs
+    /// (unknown URLs, wrong methods, oversized headers): Anthropic under `/v1/messages`, Gemini
+    /// under `/v1beta/`, OpenAI elsewhere.
+    pub fn for_path(path: &str) -> ClientProtocol {
+        if path.starts_with("/v1/messages") {
+            ClientProtocol::Anthropic
+        } else if path.starts_with("/v1beta/") {
+            ClientProtocol::Gemini {
+                stream: false,
+                sse: false,
+            }
+        } else if path.starts_with("/v1/responses") {
+            ClientProtocol::OpenAiResponses
+        } else {
+            ClientProtocol::OpenAi
+        }
+    }
+
+    /// The status an error is rendered with for this protocol's clients.
+    pub fn error_status(self, error: &GatewayError) -> axum::http::StatusCode {
+        match self {
+            ClientProtocol::OpenAi
+            | ClientProtocol::OpenAiResponses
+            | ClientProtocol::OpenAiEmbeddings
+            | ClientProtocol::Simple => openai_chat::error::status_and_type(error).0,
+            ClientProtocol::Anthropic => anthropic::error::status_and_type(error).0,
+            ClientProtocol::Gemini { .. } => gemini::error::status_and_name(error).0,
+        }
+    }
+
     /// Renders an error in this protocol's shape (the Responses API uses OpenAI's error object).
     pub fn error_response(self, error: &GatewayError) -> Response {
         match self {

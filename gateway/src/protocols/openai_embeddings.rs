@@ -122,7 +122,7 @@ pub fn decode_response(body: &[u8]) -> Result<EmbeddingResponse, GatewayError> {
     let bad = |why: String| {
         GatewayError::new(
             ErrorKind::BadGateway,
-            format!("the upstream sent embeddings we could not parse: {why}"),
+            format!("it sent embeddings the gateway could not read ({why})"),
         )
     };
     let value: Value = serde_json::from_slice(body).map_err(|error| bad(error.to_string()))?;

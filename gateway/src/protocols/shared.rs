@@ -60,3 +60,48 @@ pub fn raw_error_text(body: &[u8]) -> String {
         text
     }
 }
+
+#[cfg(test)]
+pub mod tests {
+    use axum::http::StatusCode;
+
+    use crate::error::{ErrorKind, GatewayError};
+
+    /// Every error the gateway makes: each kind at its own status, and every upstream 4xx an
+    /// upstream may pass through.
+    pub fn every_error() -> Vec<GatewayError> {
+        let kinds = [
+            ErrorKind::InvalidRequest,
+            ErrorKind::Authentication,
+            ErrorKind::PermissionDenied,
+            ErrorKind::NotFound,
+            ErrorKind::PayloadTooLarge,
+            ErrorKind::RequestTimeout,
+            ErrorKind::RateLimited,
+            ErrorKind::BudgetExceeded,
+            ErrorKind::UpstreamRejected,
+            ErrorKind::BadGateway,
+            ErrorKind::Unavailable,
+            ErrorKind::Overloaded,
+            ErrorKind::HeadersTooLarge,
+            ErrorKind::GatewayTimeout,
+            ErrorKind::Internal,
+        ];
+        let mut errors: Vec<GatewayError> = kinds
+            .into_iter()
+            .map(|kind| GatewayError::new(kind, "message"))
+            .collect();
+        errors.push(
+            GatewayError::new(ErrorKind::NotFound, "method")
+                .with_status(StatusCode::METHOD_NOT_ALLOWED),
+        );
+        for status in 400..500u16 {
+            if let Ok(status) = StatusCode::from_u16(status) {
+                errors.push(
+                    GatewayError::new(ErrorKind::UpstreamRejected, "upstream").with_status(status),
+                );
+            }
+        }
+        errors
+    }
+}

@@ -104,7 +104,7 @@ impl HttpProvider for Gemini {
         let bad = |why: String| {
             GatewayError::new(
                 ErrorKind::BadGateway,
-                format!("the upstream sent embeddings we could not parse: {why}"),
+                format!("it sent embeddings the gateway could not read ({why})"),
             )
         };
         let value: serde_json::Value =

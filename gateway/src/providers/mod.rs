@@ -195,6 +195,9 @@ impl UpstreamFailure {
             (ErrorKind::RateLimited, status)
         } else if status == StatusCode::REQUEST_TIMEOUT {
             (ErrorKind::GatewayTimeout, StatusCode::GATEWAY_TIMEOUT)
+        } else if matches!(status.as_u16(), 503 | 529) {
+            // Anthropic's 529 and everyone's 503: the upstream is overloaded.
+            (ErrorKind::Overloaded, StatusCode::SERVICE_UNAVAILABLE)
         } else if status.is_server_error() {
             (ErrorKind::BadGateway, StatusCode::BAD_GATEWAY)
         } else {

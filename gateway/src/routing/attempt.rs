@@ -36,6 +36,8 @@ use crate::providers::{
 };
 use crate::telemetry::metrics;
 
+use super::failure::{self, timeout_failure, transport_failure};
+
 /// What is being asked of the upstream.
 #[derive(Clone, Copy)]
 pub enum Operation<'a> {
@@ -307,7 +309,7 @@ async fn attempt(
         Operation::Embeddings(_) => provider.parse_embeddings(&body).map(Answer::Embeddings),
     };
     let answer = parsed.map_err(|error| UpstreamFailure {
-        error,
+        error: failure::from_channel(&channel.name, error),
         retryable: true,
         channel_fault: true,
     })?;
@@ -370,45 +372,6 @@ async fn commit_stream(
     }
 }
 
-fn timeout_failure(channel: &Channel, waited: Duration) -> UpstreamFailure {
-    UpstreamFailure {
-        error: GatewayError::new(
-            ErrorKind::GatewayTimeout,
-            format!(
-                "upstream channel `{}` did not answer within {:.1}s",
-                channel.name,
-                waited.as_secs_f64()
-            ),
-        ),
-        retryable: true,
-        channel_fault: true,
-    }
-}
-
-fn transport_failure(channel: &Channel, error: &reqwest::Error) -> UpstreamFailure {
-    let (kind, what) = if error.is_connect() {
-        (ErrorKind::Unavailable, "could not connect to")
-    } else if error.is_timeout() {
-        (ErrorKind::GatewayTimeout, "timed out talking to")
-    } else {
-        (ErrorKind::BadGateway, "lost the connection to")
-    };
-    let detail = std::error::Error::source(error)
-        .map(ToString::to_string)
-        .unwrap_or_else(|| error.to_string());
-    UpstreamFailure {
-        error: GatewayError::new(
-            kind,
-            format!(
-                "the gateway {what} upstream channel `{}`: {detail}",
-                channel.name
-            ),
-        ),
-        retryable: true,
-        channel_fault: true,
-    }
-}
-
 /// Upstream stream → canonical events, with the channel's idle timeout between events.
 fn upstream_events(
     response: reqwest::Response,
@@ -421,7 +384,7 @@ fn upstream_events(
         StreamFraming::Sse => Box::pin(response.bytes_stream().eventsource().map(|event| {
             event
                 .map(|event| (event.event, event.data))
-                .map_err(|error| error.to_string())
+                .map_err(|error| failure::stream_reason(&error))
         })),
         StreamFraming::AwsEventStream => Box::pin(providers::bedrock::frames::events(Box::pin(
             response.bytes_stream(),
@@ -527,7 +490,7 @@ impl UpstreamStream {
                     Ok(Decoded::Events(events)) => self.pending.extend(events),
                     Err(error) => {
                         self.done = true;
-                        return Some(Err(error));
+                        return Some(Err(failure::from_channel(&self.channel, error)));
                     }
                 },
             }

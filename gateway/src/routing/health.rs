@@ -50,6 +50,10 @@ pub struct Health {
 
 #[derive(Default)]
 struct ChannelHealth {
+    /// The channel's name, for the log lines that say its circuit opened or closed.
+    name: String,
+    /// The circuit is open (the channel is out until a request succeeds on it again).
+    open: std::sync::atomic::AtomicBool,
     consecutive_failures: AtomicU32,
     /// Milliseconds since `origin` until which the channel cools down.
     cooling_until_ms: AtomicU64,
@@ -113,12 +117,17 @@ pub struct ChannelStatus {
 }
 
 impl Health {
-    pub fn new(channels: usize, settings: CircuitSettings) -> Self {
+    /// Health for the channels named `names`, in channel order.
+    pub fn new(names: impl IntoIterator<Item = String>, settings: CircuitSettings) -> Self {
         Health {
             origin: Instant::now(),
             settings,
-            channels: (0..channels)
-                .map(|_| ChannelHealth::default())
+            channels: names
+                .into_iter()
+                .map(|name| ChannelHealth {
+                    name,
+                    ..ChannelHealth::default()
+                })
                 .collect::<Vec<_>>()
                 .into(),
             opened: tokio::sync::Notify::new(),
@@ -171,6 +180,13 @@ impl Health {
         if !shared.open_for.is_zero() {
             let until = self.now_ms() + shared.open_for.as_millis() as u64;
             health.cooling_until_ms.fetch_max(until, Ordering::Relaxed);
+            if !health.open.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    channel = %health.name,
+                    cooldown_s = shared.open_for.as_secs_f64(),
+                    "circuit opened: another gateway node took the channel out of rotation"
+                );
+            }
             return;
         }
         let total = shared.ok + shared.failed;
@@ -178,14 +194,13 @@ impl Health {
             && shared.failed as f64 / total as f64 >= self.settings.error_rate_threshold
             && self.is_healthy(channel)
         {
-            self.open(health);
+            let reason = format!(
+                "the cluster's error rate is {:.0}% over the last {total} requests",
+                shared.failed as f64 * 100.0 / total as f64
+            );
+            self.open(health, &reason);
             if let Ok(mut last) = health.last_error.lock() {
-                last.get_or_insert_with(|| {
-                    format!(
-                        "cluster error rate {:.0}% over the last {total} requests",
-                        shared.failed as f64 * 100.0 / total as f64
-                    )
-                });
+                last.get_or_insert(reason);
             }
         }
     }
@@ -283,6 +298,9 @@ impl Health {
             && error_rate.is_none_or(|rate| rate < self.settings.error_rate_threshold)
         {
             health.cooling_until_ms.store(0, Ordering::Relaxed);
+            if health.open.swap(false, Ordering::Relaxed) {
+                tracing::warn!(channel = %health.name, "circuit closed: the channel answered again and is back in rotation");
+            }
         }
     }
 
@@ -305,13 +323,23 @@ impl Health {
             .then(|| window.iter().filter(|(ok, _)| !ok).count() as f64 / window.len() as f64)
     }
 
-    fn open(&self, health: &ChannelHealth) {
+    /// Opens (or keeps open) the channel's circuit for the cool-down; `reason` says why, in the
+    /// warning logged when it was closed.
+    fn open(&self, health: &ChannelHealth, reason: &str) {
         let until = self.now_ms() + self.settings.cooldown.as_millis() as u64;
         health.cooling_until_ms.fetch_max(until, Ordering::Relaxed);
         health
             .unreported_open_until_ms
             .fetch_max(until, Ordering::Relaxed);
         self.opened.notify_one();
+        if !health.open.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                channel = %health.name,
+                cooldown_s = self.settings.cooldown.as_secs_f64(),
+                reason,
+                "circuit opened: channel taken out of rotation"
+            );
+        }
     }
 
     pub fn record_failure(&self, channel: usize, message: &str, elapsed: Duration) {
@@ -320,10 +348,22 @@ impl Health {
         };
         let failures = health.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
         let error_rate = self.push(health, false, elapsed);
-        if failures >= self.settings.failure_threshold
-            || error_rate.is_some_and(|rate| rate >= self.settings.error_rate_threshold)
+        if failures >= self.settings.failure_threshold {
+            self.open(
+                health,
+                &format!("{failures} failures in a row, the last: {message}"),
+            );
+        } else if let Some(rate) =
+            error_rate.filter(|rate| *rate >= self.settings.error_rate_threshold)
         {
-            self.open(health);
+            self.open(
+                health,
+                &format!(
+                    "{:.0}% of its last {} requests failed, the last: {message}",
+                    rate * 100.0,
+                    self.settings.window
+                ),
+            );
         }
         if let Ok(mut last) = health.last_error.lock() {
             *last = Some(message.to_owned());
@@ -415,10 +455,14 @@ pub mod sync {
 mod tests {
     use super::*;
 
+    fn names(count: usize) -> Vec<String> {
+        (0..count).map(|index| format!("channel-{index}")).collect()
+    }
+
     #[test]
     fn threshold_failures_cool_a_channel_and_a_success_restores_it() {
         let settings = CircuitSettings::default();
-        let health = Health::new(2, settings);
+        let health = Health::new(names(2), settings);
         for _ in 0..settings.failure_threshold - 1 {
             health.record_failure(0, "boom", Duration::ZERO);
         }
@@ -439,7 +483,7 @@ mod tests {
             error_rate_threshold: 0.5,
             ..CircuitSettings::default()
         };
-        let health = Health::new(1, settings);
+        let health = Health::new(names(1), settings);
         for outcome in [true, false, true, false] {
             if outcome {
                 health.record_success(0, Duration::from_millis(1));
@@ -458,7 +502,7 @@ mod tests {
             window: 4,
             ..CircuitSettings::default()
         };
-        let health = Health::new(2, settings);
+        let health = Health::new(names(2), settings);
         health.record_success(0, Duration::from_millis(1));
         health.record_failure(0, "boom", Duration::ZERO);
         health.record_failure(0, "boom", Duration::ZERO);
@@ -480,7 +524,7 @@ mod tests {
         assert_eq!(health.take_reports()[1], Report::default());
 
         // A merged error rate at the threshold opens a circuit no single node opened.
-        let fresh = Health::new(1, settings);
+        let fresh = Health::new(names(1), settings);
         fresh.apply_shared(
             0,
             Shared {

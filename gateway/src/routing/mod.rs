@@ -7,6 +7,7 @@
 //! request that an unhealthy channel might still serve is better than a certain failure.
 
 pub mod attempt;
+pub(crate) mod failure;
 pub mod health;
 pub mod probe;
 pub mod strategy;

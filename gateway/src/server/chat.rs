@@ -38,6 +38,10 @@ struct Context {
     request_id: String,
     started: Instant,
     key_name: String,
+    /// The key's tenant, when it has one.
+    tenant: Option<String>,
+    /// Write an access log line when the request ends.
+    access_log: bool,
     model: String,
     /// The route that served the request, once one has.
     route: Option<Arc<Route>>,
@@ -200,6 +204,8 @@ pub async fn serve_chat(
         request_id: app.next_request_id(),
         started: Instant::now(),
         key_name: String::new(),
+        tenant: None,
+        access_log: app.access_log,
         model: "unknown".to_owned(),
         route: None,
         attempts: 0,
@@ -214,11 +220,11 @@ pub async fn serve_chat(
         let mut response = match result {
             Ok(response) => response,
             Err(error) => {
-                tracing::info!(status = error.status.as_u16(), error = %error.message, "request failed");
                 if let Some(admission) = context.admission.take() {
                     admission.refund();
                 }
-                record(&context, error.status.as_u16(), None, false);
+                let status = protocol.error_status(&error).as_u16();
+                record(&context, status, None, false, Some(&error.message));
                 protocol.error_response(&error)
             }
         };
@@ -239,6 +245,7 @@ async fn handle(
     let principal =
         policy::authenticate_with_query(&snapshot, headers, context.query_key.as_deref())?;
     context.key_name.clone_from(&principal.key_name);
+    context.tenant = principal.tenant.as_ref().map(|tenant| tenant.name.clone());
 
     let bytes = body::read(body, headers, &snapshot.server).await?;
     let payload = match context.protocol {
@@ -384,7 +391,7 @@ async fn handle(
                     }
                 },
             };
-            record(context, 200, usage, false);
+            record(context, 200, usage, false, None);
             context.settle(usage);
             Ok(response)
         }
@@ -416,7 +423,7 @@ async fn handle(
                 input_tokens: answer.input_tokens,
                 ..Default::default()
             };
-            record(context, 200, Some(usage), false);
+            record(context, 200, Some(usage), false, None);
             context.settle(Some(usage));
             Ok(response)
         }
@@ -496,11 +503,18 @@ impl Payload {
     }
 }
 
-fn record(context: &Context, status: u16, usage: Option<crate::canonical::Usage>, stream: bool) {
+fn record(
+    context: &Context,
+    status: u16,
+    usage: Option<crate::canonical::Usage>,
+    stream: bool,
+    error: Option<&str>,
+) {
     accounting::record(&UsageRecord {
         request_id: &context.request_id,
         protocol: context.protocol.as_str(),
         key_name: &context.key_name,
+        tenant: context.tenant.as_deref(),
         model: &context.model,
         channel: context
             .route
@@ -513,6 +527,8 @@ fn record(context: &Context, status: u16, usage: Option<crate::canonical::Usage>
         price: context.route.as_ref().and_then(|route| route.price),
         elapsed: context.started.elapsed(),
         stream,
+        error,
+        log: context.access_log,
     });
 }
 
@@ -597,6 +613,8 @@ fn stream_response(events: EventStream, encoder: StreamEncoder, context: &mut Co
             request_id: context.request_id.clone(),
             started: context.started,
             key_name: context.key_name.clone(),
+            tenant: context.tenant.clone(),
+            access_log: context.access_log,
             model: context.model.clone(),
             route: context.route.clone(),
             attempts: context.attempts,
@@ -607,6 +625,7 @@ fn stream_response(events: EventStream, encoder: StreamEncoder, context: &mut Co
         },
         first_token: false,
         outcome: None,
+        error: None,
     };
     let body = futures_util::stream::unfold(state, |mut state| async move {
         state
@@ -638,6 +657,8 @@ struct ClientStream {
     context: Context,
     first_token: bool,
     outcome: Option<&'static str>,
+    /// Why the stream broke, when it did.
+    error: Option<String>,
 }
 
 impl ClientStream {
@@ -662,7 +683,9 @@ impl ClientStream {
                 Some(Err(error)) => {
                     tracing::warn!(request_id = %self.context.request_id, error = %error, "upstream stream failed after it started");
                     self.outcome = Some("upstream_error");
-                    return Some(self.encoder.error(&error));
+                    let chunk = self.encoder.error(&error);
+                    self.error = Some(error.message);
+                    return Some(chunk);
                 }
                 None => {
                     self.outcome = Some("complete");
@@ -678,7 +701,11 @@ impl Drop for ClientStream {
         let outcome = self.outcome.unwrap_or("client_cancelled");
         metrics::stream_ended(outcome);
         let usage = self.encoder.usage();
-        record(&self.context, 200, usage, true);
+        let error = match outcome {
+            "client_cancelled" => Some("the client closed the stream before it ended"),
+            _ => self.error.as_deref(),
+        };
+        record(&self.context, 200, usage, true, error);
         self.context.settle(usage);
     }
 }

@@ -1,9 +1,11 @@
 //! The HTTP server: accepts connections, serves the router, shuts down gracefully.
 //!
-//! Our own accept loop over hyper-util rather than `axum::serve`, for three things the request
+//! Our own accept loop over hyper-util rather than `axum::serve`, for four things the request
 //! path needs: `TCP_NODELAY` on every accepted socket (without it keep-alive responses can wait
-//! ~40 ms on a delayed ACK), a header read timeout against slow clients, and a graceful shutdown
-//! that lets in-flight requests and streams finish within a grace period.
+//! ~40 ms on a delayed ACK), a header read timeout against slow clients, header blocks over
+//! `server.max_header_bytes` refused with 431 in the caller's protocol (the parser lets them
+//! through to the router, up to eight times the limit), and a graceful shutdown that lets
+//! in-flight requests and streams finish within a grace period.
 
 mod body;
 mod chat;
@@ -24,6 +26,10 @@ use crate::app::AppState;
 
 pub use routes::router;
 
+/// The smallest header block the HTTP parser accepts before the router's own 431 (hyper's
+/// default read buffer).
+const PARSE_CAP_FLOOR: usize = 8192 + 4096 * 100;
+
 /// Serves until `shutdown` resolves, then drains in-flight requests for up to the configured
 /// grace period.
 pub async fn serve(
@@ -34,11 +40,21 @@ pub async fn serve(
     let settings = app.snapshot.load().server.clone();
     let router = router(app.clone());
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // The parser takes header blocks well past `max_header_bytes`, so that the router can refuse
+    // them with a 431 in the caller's protocol; beyond this cap the parser refuses them itself
+    // (a bare 431, never served).
+    let parse_cap = (8 * settings.max_header_bytes).max(PARSE_CAP_FLOOR);
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
+        .max_buf_size(parse_cap)
+        // A header line takes at least a few bytes: many small headers are caught by size too.
+        .max_headers((settings.max_header_bytes / 8).max(100))
         .keep_alive(true);
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(parse_cap).unwrap_or(u32::MAX));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

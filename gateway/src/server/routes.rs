@@ -1,13 +1,15 @@
 //! The router: the client API, health and readiness, metrics, and a fallback that answers
-//! unknown paths in OpenAI's error shape instead of an empty 404.
+//! unknown paths and methods in the error shape of the protocol the path belongs to (OpenAI's
+//! unless it is under `/v1/messages` or `/v1beta/`) instead of an empty 404.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -22,6 +24,7 @@ use crate::policy;
 use crate::protocols::{ClientProtocol, models};
 
 pub fn router(app: Arc<AppState>) -> Router {
+    let max_header_bytes = app.snapshot.load().server.max_header_bytes;
     Router::new()
         .route("/v1/chat/completions", post(openai_chat_completions))
         .route("/v1/responses", post(openai_responses))
@@ -45,7 +48,39 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(move |request, next| {
+            limit_headers(max_header_bytes, request, next)
+        }))
         .with_state(app)
+}
+
+/// Refuses a request whose header block (request line and headers, as sent) is larger than
+/// `limit`, with 431 in the protocol its path belongs to; never serves it.
+async fn limit_headers(limit: usize, request: Request, next: Next) -> Response {
+    let size = header_block_size(&request);
+    if size <= limit {
+        return next.run(request).await;
+    }
+    let error = GatewayError::new(
+        ErrorKind::HeadersTooLarge,
+        format!(
+            "The request's headers take {size} bytes, more than this gateway's limit of {limit} (server.max_header_bytes)."
+        ),
+    )
+    .with_code("request_header_fields_too_large");
+    ClientProtocol::for_path(request.uri().path()).error_response(&error)
+}
+
+/// The size of the request line and headers as HTTP/1.1 writes them.
+fn header_block_size(request: &Request) -> usize {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(1, |target| target.as_str().len());
+    let line = request.method().as_str().len() + target + 12;
+    request.headers().iter().fold(line, |size, (name, value)| {
+        size + name.as_str().len() + value.len() + 4
+    })
 }
 
 fn unix_now() -> u64 {
@@ -185,7 +220,7 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         format!("Unknown request URL: {method} {}.", uri.path()),
     )
     .with_code("unknown_url");
-    ClientProtocol::OpenAi.error_response(&error)
+    ClientProtocol::for_path(uri.path()).error_response(&error)
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {
@@ -195,5 +230,5 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     )
     .with_status(StatusCode::METHOD_NOT_ALLOWED)
     .with_code("method_not_allowed");
-    ClientProtocol::OpenAi.error_response(&error)
+    ClientProtocol::for_path(uri.path()).error_response(&error)
 }

@@ -6,16 +6,20 @@
 
 pub mod metrics;
 
+use std::io::IsTerminal;
+
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global tracing subscriber: `RUST_LOG`-style filtering (default `info`), JSON
-/// lines when `json` is set, human-readable otherwise. Logs go to stderr; stdout carries only
-/// the `listening on` line.
+/// lines when `json` is set, human-readable otherwise, with colours only when stderr is a
+/// terminal (never escape codes in a file or a log collector). Logs go to stderr; stdout carries
+/// only the `listening on` line.
 pub fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // A second initialisation (tests) keeps the first subscriber.
     let _ = if json {

@@ -65,7 +65,14 @@ async fn throttling_keeps_its_status_and_retry_after() {
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "3");
     let error: Value = response.json().await.expect("json");
-    assert_eq!(error["error"]["type"], "ThrottlingException", "{error}");
+    // OpenAI's own type for a 429 that is not about tokens or quota.
+    assert_eq!(error["error"]["type"], "requests", "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("Too many requests")),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -298,7 +298,8 @@ async fn a_budget_is_never_exceeded_across_nodes_and_concurrency_is_shared() {
     };
     let statuses = flood("sk-acme-key-0001", 40).await;
     let paid = statuses.iter().filter(|status| **status == 200).count();
-    let refused = statuses.iter().filter(|status| **status == 402).count();
+    // A spent budget is OpenAI's 429 insufficient_quota.
+    let refused = statuses.iter().filter(|status| **status == 429).count();
     assert_eq!((paid, refused), (10, 30), "{statuses:?}");
     // The budget stays spent for every node.
     for node in &nodes {
@@ -309,7 +310,9 @@ async fn a_budget_is_never_exceeded_across_nodes_and_concurrency_is_shared() {
             .send()
             .await
             .expect("request");
-        assert_eq!(response.status(), 402);
+        assert_eq!(response.status(), 429);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["type"], "insufficient_quota");
     }
 
     // Three at once for the busy tenant, across the three nodes.

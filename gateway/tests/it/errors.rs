@@ -208,12 +208,12 @@ async fn upstream_4xx_is_passed_through_with_its_message_and_not_retried() {
 }
 
 #[tokio::test]
-async fn upstream_5xx_is_a_502_naming_the_channel() {
+async fn upstream_5xx_is_a_500_server_error_naming_the_channel() {
     let (fake, gateway) = gateway_with_fake().await;
     fake.set_default(Behaviour::error(ErrorReply::new(
-        503,
+        500,
         "server_error",
-        "The engine is currently overloaded",
+        "The server had an error while processing your request",
     )));
     let response = post(
         &gateway,
@@ -226,12 +226,77 @@ async fn upstream_5xx_is_a_502_naming_the_channel() {
         "false",
         "the gateway already tried every channel"
     );
-    let error = expect_openai_error(response, 502).await;
+    let error = expect_openai_error(response, 500).await;
+    assert_eq!(error["error"]["type"], "server_error");
     let message = error["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("primary") && message.contains("overloaded"),
+        message.contains("primary") && message.contains("answered 500"),
         "{message}"
     );
+}
+
+/// An overloaded upstream (OpenAI's 503, Anthropic's 529) reaches each client as its own
+/// protocol's overloaded error, which its SDK retries: OpenAI 503, Anthropic 529
+/// `overloaded_error`, Gemini 503 `UNAVAILABLE`.
+#[tokio::test]
+async fn an_overloaded_upstream_is_each_protocols_own_overloaded_error() {
+    let fake = FakeProvider::start().await;
+    // Six failures in a row: keep the circuit closed so that each request meets the upstream.
+    let yaml = config(&fake.base_url(), "")
+        + "routing:\n  circuit: {failure_threshold: 100, window: 100}\n";
+    let gateway = Gateway::start(&yaml);
+    for (status, kind) in [(503, "server_error"), (529, "overloaded_error")] {
+        fake.set_default(Behaviour::error(ErrorReply::new(
+            status,
+            kind,
+            "The engine is currently overloaded",
+        )));
+        let cases = [
+            (
+                "/v1/chat/completions",
+                chat_body("gpt-test", false),
+                503,
+                "server_error",
+            ),
+            (
+                "/v1/messages",
+                json!({"model": "gpt-test", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
+                529,
+                "overloaded_error",
+            ),
+            (
+                "/v1beta/models/gpt-test:generateContent",
+                json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+                503,
+                "UNAVAILABLE",
+            ),
+        ];
+        for (path, body, expected_status, expected_kind) in cases {
+            let response = post(&gateway, path, &body).await;
+            assert_eq!(
+                response.status().as_u16(),
+                expected_status,
+                "{path} after {status}"
+            );
+            assert!(
+                response.headers().get("x-should-retry").is_none(),
+                "{path}: an overloaded upstream is worth a retry"
+            );
+            let error: serde_json::Value = response.json().await.expect("json");
+            let found = if path.starts_with("/v1beta") {
+                &error["error"]["status"]
+            } else {
+                &error["error"]["type"]
+            };
+            assert_eq!(found, expected_kind, "{path}: {error}");
+            assert!(
+                error["error"]["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains("overloaded")),
+                "{path}: {error}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -272,13 +337,15 @@ async fn unreachable_upstream_is_a_503() {
         error["error"]["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("could not connect"),
+            .contains("upstream channel `primary` could not be used: the connection was refused"),
         "{error}"
     );
 }
 
+/// OpenAI documents no 504: an upstream that does not answer in time is a 500 `server_error`
+/// for OpenAI clients (Anthropic clients get 504 `timeout_error`).
 #[tokio::test]
-async fn upstream_timeout_is_a_504() {
+async fn upstream_timeout_is_a_500_for_openai_clients() {
     let (fake, gateway) = gateway_with_fake().await;
     fake.set_default(Behaviour {
         hang: true,
@@ -292,7 +359,7 @@ async fn upstream_timeout_is_a_504() {
             &chat_body("gpt-test", false),
         )
         .await,
-        504,
+        500,
     )
     .await;
     assert!(
@@ -400,7 +467,7 @@ async fn an_upstream_429_reaches_each_client_protocol_as_its_own_rate_limit_erro
         let expected = match path {
             "/v1/messages" => "rate_limit_error",
             p if p.starts_with("/v1beta") => "RESOURCE_EXHAUSTED",
-            _ => "rate_limit_error",
+            _ => "requests",
         };
         assert_eq!(kind, expected, "{path}: {error}");
         assert!(
@@ -463,4 +530,72 @@ api_keys:
         .await
         .expect("request");
     assert_eq!(live.status(), 200);
+}
+
+/// A header block over `server.max_header_bytes` (32 KiB by default) is refused with 431 in the
+/// caller's protocol and never served: one 100 KB header, or many small ones.
+#[tokio::test]
+async fn oversized_headers_are_refused_with_431_in_the_callers_shape() {
+    let (fake, gateway) = gateway_with_fake().await;
+    let big = "a".repeat(100 * 1024);
+    let many: Vec<(String, String)> = (0..2000)
+        .map(|index| (format!("x-filler-{index}"), "0123456789".to_owned()))
+        .collect();
+    let cases = [
+        ("/v1/chat/completions", "one"),
+        ("/v1/messages", "many"),
+        ("/v1beta/models/gpt-test:generateContent", "one"),
+        ("/v1/responses", "many"),
+    ];
+    for (path, shape) in cases {
+        let mut request = client()
+            .post(gateway.url(path))
+            .bearer_auth(KEY)
+            .header("x-api-key", KEY)
+            .json(&chat_body("gpt-test", false));
+        if shape == "one" {
+            request = request.header("x-big", big.as_str());
+        } else {
+            for (name, value) in &many {
+                request = request.header(name.as_str(), value.as_str());
+            }
+        }
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), 431, "{path} with {shape} header(s)");
+        let error: serde_json::Value = response.json().await.expect("a JSON error body");
+        let message = match path {
+            "/v1/messages" => {
+                assert_eq!(error["type"], "error", "{error}");
+                assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
+                &error["error"]["message"]
+            }
+            p if p.starts_with("/v1beta") => {
+                assert_eq!(error["error"]["code"], 431, "{error}");
+                assert_eq!(error["error"]["status"], "INVALID_ARGUMENT", "{error}");
+                &error["error"]["message"]
+            }
+            _ => {
+                assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
+                assert_eq!(error["error"]["code"], "request_header_fields_too_large");
+                &error["error"]["message"]
+            }
+        };
+        assert!(
+            message
+                .as_str()
+                .is_some_and(|message| message.contains("server.max_header_bytes")),
+            "{path}: {error}"
+        );
+    }
+    assert!(fake.requests().is_empty(), "nothing was served");
+    // Under the limit, the same request goes through.
+    let fine = client()
+        .post(gateway.url("/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("x-big", "a".repeat(20 * 1024))
+        .json(&chat_body("gpt-test", false))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(fine.status(), 200);
 }

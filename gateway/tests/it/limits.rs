@@ -82,7 +82,9 @@ async fn a_budget_stops_at_its_limit_names_itself_and_leaves_other_tenants_alone
     while last.status() == 200 && Instant::now() < deadline {
         last = send(&gateway, "sk-acme-key-0001", &chat(5)).await;
     }
-    let body = expect_openai_error(last, 402).await;
+    // OpenAI's own words for a spent quota: 429 insufficient_quota, not worth a retry.
+    assert_eq!(last.headers()["x-should-retry"], "false");
+    let body = expect_openai_error(last, 429).await;
     assert_eq!(body["error"]["type"], "insufficient_quota");
     assert_eq!(body["error"]["code"], "budget_exceeded");
     let message = body["error"]["message"].as_str().unwrap_or_default();
@@ -115,7 +117,7 @@ async fn a_budget_stops_at_its_limit_names_itself_and_leaves_other_tenants_alone
         .send()
         .await
         .expect("request");
-    assert_eq!(gemini.status(), 402);
+    assert_eq!(gemini.status(), 429);
     let body: Value = gemini.json().await.expect("json");
     assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED");
 
@@ -127,7 +129,7 @@ async fn a_budget_stops_at_its_limit_names_itself_and_leaves_other_tenants_alone
             200
         );
     }
-    let body = expect_openai_error(send(&gateway, "sk-beta-key-0001", &chat(5)).await, 402).await;
+    let body = expect_openai_error(send(&gateway, "sk-beta-key-0001", &chat(5)).await, 429).await;
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("monthly budget of tenant `beta` ($0.018)"),
@@ -144,7 +146,7 @@ async fn a_request_is_refused_when_its_estimate_does_not_fit_the_budget_left() {
          api_keys: [{{name: solo, key: sk-solo-key-0001, role: open}}]\n{PRICED}"
     ));
     // max_tokens 100: an estimate of 104 tokens ($0.104) cannot be reserved from $0.05 ...
-    let body = expect_openai_error(send(&gateway, "sk-solo-key-0001", &chat(100)).await, 402).await;
+    let body = expect_openai_error(send(&gateway, "sk-solo-key-0001", &chat(100)).await, 429).await;
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("the daily budget of API key `solo` ($0.05) has $0.05 left, less than this request's estimated $0.104"),
@@ -167,7 +169,7 @@ async fn a_request_is_refused_when_its_estimate_does_not_fit_the_budget_left() {
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let body =
-            expect_openai_error(send(&gateway, "sk-solo-key-0001", &chat(10)).await, 402).await;
+            expect_openai_error(send(&gateway, "sk-solo-key-0001", &chat(10)).await, 429).await;
         let message = body["error"]["message"]
             .as_str()
             .unwrap_or_default()

@@ -12,6 +12,7 @@ mod errors;
 mod gemini;
 mod lifecycle;
 mod limits;
+mod logs;
 mod matrix;
 mod routing;
 mod sdk;

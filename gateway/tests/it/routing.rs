@@ -241,7 +241,7 @@ async fn provider_hints_prefer_or_pin() {
         .send()
         .await
         .expect("request");
-    assert_eq!(pinned.status(), 502);
+    assert_eq!(pinned.status(), 500);
     assert_eq!(pinned.headers()["x-switchboard-attempts"], "1");
 
     let nowhere = client()

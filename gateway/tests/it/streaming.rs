@@ -214,7 +214,7 @@ async fn a_stream_that_breaks_mid_way_ends_with_an_error_event_not_done() {
         "{payloads:?}"
     );
     let last: Value = serde_json::from_str(payloads.last().expect("payloads")).expect("json");
-    assert_eq!(last["error"]["type"], "upstream_error", "{last}");
+    assert_eq!(last["error"]["type"], "server_error", "{last}");
     assert!(
         last["error"]["message"]
             .as_str()

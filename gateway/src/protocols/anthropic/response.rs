@@ -10,7 +10,7 @@ pub fn decode(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     let wire: WireResponse = serde_json::from_slice(body).map_err(|error| {
         GatewayError::new(
             ErrorKind::BadGateway,
-            format!("the upstream sent a message we could not parse: {error}"),
+            format!("it sent a message the gateway could not read ({error})"),
         )
     })?;
     let content = wire.content.into_iter().filter_map(decode_block).collect();

@@ -62,7 +62,7 @@ impl EventDecoder {
         let payload: WireStreamEvent = serde_json::from_str(data).map_err(|error| {
             GatewayError::new(
                 ErrorKind::BadGateway,
-                format!("the upstream sent a stream event we could not parse: {error}"),
+                format!("it sent a stream event the gateway could not read ({error})"),
             )
         })?;
         let mut events = Vec::new();
@@ -157,12 +157,14 @@ impl EventDecoder {
                     kind: "api_error".to_owned(),
                     message: "unknown error".to_owned(),
                 });
+                let kind = if error.kind == "overloaded_error" {
+                    ErrorKind::Overloaded
+                } else {
+                    ErrorKind::BadGateway
+                };
                 let mut failure = GatewayError::new(
-                    ErrorKind::BadGateway,
-                    format!(
-                        "the upstream reported an error mid-stream: {}",
-                        error.message
-                    ),
+                    kind,
+                    format!("it reported an error mid-stream: {}", error.message),
                 );
                 failure.upstream_type = Some(error.kind);
                 return Err(failure);

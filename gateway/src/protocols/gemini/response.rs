@@ -13,7 +13,7 @@ pub fn decode(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     let wire: WireResponse = serde_json::from_slice(body).map_err(|error| {
         GatewayError::new(
             ErrorKind::BadGateway,
-            format!("the upstream sent a response we could not parse: {error}"),
+            format!("it sent a response the gateway could not read ({error})"),
         )
     })?;
     let id = wire.response_id.clone().unwrap_or_default();

@@ -32,15 +32,12 @@ impl ChunkDecoder {
             if let Ok(body) = serde_json::from_str::<WireErrorBody>(data) {
                 return GatewayError::new(
                     ErrorKind::BadGateway,
-                    format!(
-                        "the upstream reported an error mid-stream: {}",
-                        body.error.message
-                    ),
+                    format!("it reported an error mid-stream: {}", body.error.message),
                 );
             }
             GatewayError::new(
                 ErrorKind::BadGateway,
-                format!("the upstream sent a stream chunk we could not parse: {error}"),
+                format!("it sent a stream chunk the gateway could not read ({error})"),
             )
         })?;
         let mut events = Vec::new();

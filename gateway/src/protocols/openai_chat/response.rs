@@ -12,7 +12,7 @@ pub fn decode(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     let wire: WireResponse = serde_json::from_slice(body).map_err(|error| {
         GatewayError::new(
             ErrorKind::BadGateway,
-            format!("the upstream sent a chat completion we could not parse: {error}"),
+            format!("it sent a chat completion the gateway could not read ({error})"),
         )
     })?;
     Ok(ChatResponse {

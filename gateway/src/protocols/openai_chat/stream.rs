@@ -34,12 +34,12 @@ impl ChunkDecoder {
             if let Some(message) = upstream_stream_error(data) {
                 return GatewayError::new(
                     ErrorKind::BadGateway,
-                    format!("the upstream reported an error mid-stream: {message}"),
+                    format!("it reported an error mid-stream: {message}"),
                 );
             }
             GatewayError::new(
                 ErrorKind::BadGateway,
-                format!("the upstream sent a stream chunk we could not parse: {error}"),
+                format!("it sent a stream chunk the gateway could not read ({error})"),
             )
         })?;
         let mut events = Vec::new();

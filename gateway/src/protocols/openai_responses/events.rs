@@ -37,7 +37,7 @@ impl EventDecoder {
         let payload: Value = serde_json::from_str(data).map_err(|error| {
             GatewayError::new(
                 ErrorKind::BadGateway,
-                format!("the upstream sent a stream event we could not parse: {error}"),
+                format!("it sent a stream event the gateway could not read ({error})"),
             )
         })?;
         let kind = payload["type"]
@@ -113,7 +113,7 @@ impl EventDecoder {
                 let message = error["message"].as_str().unwrap_or("no error message");
                 let mut failure = GatewayError::new(
                     ErrorKind::BadGateway,
-                    format!("the upstream reported an error mid-stream: {message}"),
+                    format!("it reported an error mid-stream: {message}"),
                 );
                 failure.code = error["code"].as_str().map(str::to_owned);
                 if !self.native {

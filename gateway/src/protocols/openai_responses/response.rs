@@ -158,7 +158,7 @@ pub fn decode(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     let value: Value = serde_json::from_slice(body).map_err(|error| {
         GatewayError::new(
             ErrorKind::BadGateway,
-            format!("the upstream sent a response object we could not parse: {error}"),
+            format!("it sent a response object the gateway could not read ({error})"),
         )
     })?;
     let mut content = Vec::new();

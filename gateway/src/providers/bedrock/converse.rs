@@ -331,7 +331,7 @@ pub fn decode(body: &[u8], model: &str) -> Result<ChatResponse, GatewayError> {
     let value: Value = serde_json::from_slice(body).map_err(|error| {
         GatewayError::new(
             ErrorKind::BadGateway,
-            format!("the upstream sent an answer we could not parse: {error}"),
+            format!("it sent an answer the gateway could not read ({error})"),
         )
     })?;
     let mut content = Vec::new();

@@ -62,7 +62,8 @@ where
                 match bytes.next().await {
                     Some(Ok(chunk)) => buffer.extend_from_slice(&chunk),
                     Some(Err(error)) => {
-                        return Some((Err(error.to_string()), (bytes, buffer, decoder, true)));
+                        let reason = crate::routing::failure::plain_reason(&error);
+                        return Some((Err(reason), (bytes, buffer, decoder, true)));
                     }
                     None if buffer.is_empty() => return None,
                     None => {

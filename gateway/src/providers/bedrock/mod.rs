@@ -149,7 +149,7 @@ impl HttpProvider for Bedrock {
         let bad = |why: &str| {
             GatewayError::new(
                 ErrorKind::BadGateway,
-                format!("the upstream sent embeddings we could not parse: {why}"),
+                format!("it sent embeddings the gateway could not read ({why})"),
             )
         };
         let value: serde_json::Value =

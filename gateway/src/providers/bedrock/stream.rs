@@ -30,7 +30,7 @@ impl EventDecoder {
         let payload: Value = serde_json::from_str(data).map_err(|error| {
             GatewayError::new(
                 ErrorKind::BadGateway,
-                format!("the upstream sent a stream event we could not parse: {error}"),
+                format!("it sent a stream event the gateway could not read ({error})"),
             )
         })?;
         let mut events = Vec::new();
