@@ -9,5 +9,6 @@ pub mod loadgen;
 
 pub use fake::{
     BedrockCredentials, Behaviour, ErrorReply, FakeOptions, FakeProvider, RecordedRequest, Reply,
-    Usage as FakeUsage, fake_embedding, gemini_thought_signature, thinking_signature,
+    Usage as FakeUsage, fake_embedding, gemini_thought_signature, responses_encrypted_content,
+    thinking_signature,
 };

@@ -23,7 +23,7 @@
 
 use serde_json::Value;
 
-use crate::canonical::{ChatRequest, Family, Tool, UnportableKind, UnsupportedPolicy};
+use crate::canonical::{ChatRequest, ContentPart, Family, Tool, UnportableKind, UnsupportedPolicy};
 use crate::error::GatewayError;
 
 /// Extension fields a target of another family ignores: advisory (storage, service tiers, cache
@@ -229,12 +229,13 @@ impl Fit {
     }
 
     /// The tools to declare to a target of another family than the client's: all but the
-    /// deferred ones (Anthropic tool search), whose other family-only fields are left out.
+    /// deferred ones (Anthropic tool search) that no `tool_reference` in the conversation has
+    /// loaded yet; their other family-only fields are left out.
     pub fn tools<'a>(&mut self, request: &'a ChatRequest) -> Vec<&'a Tool> {
         let foreign = !self.same_family(request);
         let mut kept = Vec::with_capacity(request.tools.len());
         for tool in &request.tools {
-            if foreign && tool.deferred() {
+            if foreign && tool.deferred() && !loaded(request, &tool.name) {
                 self.left_out(&format!("tools.{}", tool.name));
                 continue;
             }
@@ -270,6 +271,27 @@ impl Fit {
         }
         Ok(())
     }
+}
+
+/// Whether a `tool_reference` (Anthropic tool search) anywhere in the conversation names `tool`.
+fn loaded(request: &ChatRequest, tool: &str) -> bool {
+    fn names(parts: &[ContentPart], tool: &str) -> bool {
+        parts.iter().any(|part| match part {
+            ContentPart::Opaque {
+                family: Family::Anthropic,
+                value,
+            } => {
+                value.get("type").and_then(Value::as_str) == Some("tool_reference")
+                    && value.get("tool_name").and_then(Value::as_str) == Some(tool)
+            }
+            ContentPart::ToolResult { content, .. } => names(content, tool),
+            _ => false,
+        })
+    }
+    request
+        .messages
+        .iter()
+        .any(|message| names(&message.content, tool))
 }
 
 #[cfg(test)]

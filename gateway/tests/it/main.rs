@@ -1,7 +1,10 @@
 //! Integration tests: the real gateway binary against the fake OpenAI provider, over real
 //! sockets. One test binary for the crate (see STYLE.md), a module per area.
 
+mod agent_clis;
+mod agents;
 mod anthropic;
+mod anthropic_betas;
 mod bedrock;
 mod chat;
 mod cluster;

@@ -1,7 +1,8 @@
 //! One HTTP request to the fake provider: record it, route it, authenticate it, validate it, and
 //! answer with the scripted behaviour. Anthropic paths are handed to `anthropic/`, Gemini paths
 //! to `gemini/` and Bedrock paths (`/model/…`) to `bedrock/` right after recording; everything
-//! else is answered here, in OpenAI's dialect (embeddings bodies are `embeddings/`'s).
+//! else is answered here, in OpenAI's dialect (embeddings bodies are `embeddings/`'s, Responses
+//! API requests `responses/`'s).
 //!
 //! Order of checks, as OpenAI's: route (404), authentication (401), Azure `api-version` (400),
 //! content type and JSON (400), request validation (400), model (404). Only a request that passes
@@ -29,7 +30,9 @@ use super::embeddings;
 use super::gemini;
 use super::openai::{self, Head};
 use super::record::Recorder;
+use super::responses;
 use super::script::{Behaviour, ErrorReply, Script};
+use super::stop;
 use super::stream::{self, FrameStream, StreamShape};
 use super::validate;
 
@@ -48,6 +51,8 @@ pub(crate) struct Shared {
     pub gemini_signatures: gemini::Issued,
     /// Bedrock's credentials, reasoning signatures and tool-call counter.
     pub bedrock: bedrock::State,
+    /// The Responses API's stored responses and id counters.
+    pub responses: responses::State,
     counter: AtomicU64,
 }
 
@@ -60,6 +65,7 @@ impl Shared {
             abandoned: Arc::default(),
             gemini_signatures: gemini::Issued::default(),
             bedrock: bedrock::State::default(),
+            responses: responses::State::default(),
             counter: AtomicU64::new(0),
         }
     }
@@ -119,6 +125,9 @@ pub(crate) async fn handle(
         (&Method::POST, "/v1/chat/completions") => {
             chat(&shared, &parts, json.as_ref(), Flavour::OpenAi, reply).await
         }
+        (&Method::POST, "/v1/responses") => {
+            responses::handle(&shared, &parts, json.as_ref(), reply).await
+        }
         (&Method::POST, "/v1/embeddings") => {
             embeddings::openai(&shared, &parts, json.as_ref(), Flavour::OpenAi, reply).await
         }
@@ -158,9 +167,10 @@ async fn chat(
             Ok(prepared) => prepared,
             Err(refusal) => return reply.refuse(refusal),
         };
+    let said = stop::reply_until_stop(&behaviour.reply, &request.stop);
     let usage = behaviour
         .usage
-        .unwrap_or_else(|| openai::default_usage(request.messages, &behaviour.reply, request.n));
+        .unwrap_or_else(|| openai::default_usage(request.messages, &said, request.n));
     let id = format!("chatcmpl-fake{}", reply.number);
     let head = Head {
         id: &id,
@@ -168,7 +178,7 @@ async fn chat(
         model: &model,
     };
     if !request.stream {
-        let body = openai::completion_body(&head, &behaviour.reply, &usage, request.n);
+        let body = openai::completion_body(&head, &said, &usage, request.n);
         return reply.json(StatusCode::OK, body, behaviour.latency);
     }
     let shape = StreamShape {
@@ -176,7 +186,7 @@ async fn chat(
         include_usage: request.include_usage,
         include_obfuscation: request.include_obfuscation,
     };
-    let transcript = stream::transcript(&head, &behaviour.reply, &usage, &shape);
+    let transcript = stream::transcript(&head, &said, &usage, &shape);
     reply.stream(transcript, &behaviour, Arc::clone(&shared.abandoned))
 }
 
@@ -296,7 +306,7 @@ fn not_found(parts: &Parts, reply: Responder) -> Response<ResponseBody> {
     reply.error(&ErrorReply::new(404, "invalid_request_error", &message))
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs())
@@ -361,7 +371,7 @@ impl Responder {
         response
     }
 
-    fn stream(
+    pub(crate) fn stream(
         self,
         transcript: stream::Transcript,
         behaviour: &Behaviour,

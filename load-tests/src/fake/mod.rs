@@ -1,25 +1,25 @@
-//! A fake OpenAI Chat Completions, Anthropic Messages, Gemini and AWS Bedrock Converse provider: a
-//! real HTTP server on a local port that speaks all four wire formats exactly and refuses what
-//! OpenAI, Anthropic, Google and AWS refuse (Bedrock's SigV4 signatures included), so a
-//! translation or signing bug in the gateway fails a test instead of passing against a lenient
-//! mock.
+//! A fake OpenAI Chat Completions and Responses, Anthropic Messages, Gemini and AWS Bedrock
+//! Converse provider: a real HTTP server on a local port that speaks all five wire formats
+//! exactly and refuses what OpenAI, Anthropic, Google and AWS refuse (Bedrock's SigV4 signatures
+//! included), so a translation or signing bug in the gateway fails a test instead of passing
+//! against a lenient mock.
 //!
 //! [`FakeProvider`] is the handle tests hold: it records every request, takes a script of
 //! [`Behaviour`]s (replies, errors, latency, stream pacing and faults) and stops the server when
 //! dropped. The accept loop lives here; `handler.rs` answers one request, `auth.rs` checks keys,
-//! `validate/` checks request bodies, `openai.rs` and `stream.rs` render responses, `anthropic/`,
-//! `gemini/` and `bedrock/` do all of that for the Anthropic, Gemini and Bedrock endpoints,
-//! `script.rs` and `record.rs` hold the shared state.
+//! `validate/` checks request bodies, `openai.rs` and `stream.rs` render responses, `stop.rs` cuts
+//! replies at stop sequences, `responses/`, `anthropic/`, `gemini/` and `bedrock/` do all of
+//! that for the Responses, Anthropic, Gemini and Bedrock endpoints, `script.rs` and `record.rs`
+//! hold the shared state.
 //!
-//! Served endpoints: `POST /v1/chat/completions`, `POST /v1/embeddings`, Azure's
-//! `POST /openai/deployments/{deployment}/chat/completions?api-version=…` and `/embeddings?…`,
-//! `GET /v1/models`, Anthropic's `POST /v1/messages` and `POST /v1/messages/count_tokens`,
-//! Gemini's `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
-//! `:countTokens`, `:embedContent`, `:batchEmbedContents` and `GET /v1beta/models` (also under
-//! `/v1/`), Bedrock's
-//! `POST /model/{modelId}/converse`, `/converse-stream` and `/invoke` (Titan and Cohere
-//! embedding models only); anything else is OpenAI's 404. One
-//! script of behaviours serves all four protocols.
+//! Served endpoints: `POST /v1/chat/completions`, `POST /v1/responses`, `POST /v1/embeddings`,
+//! Azure's `POST /openai/deployments/{deployment}/chat/completions?api-version=…` and
+//! `/embeddings?…`, `GET /v1/models`, Anthropic's `POST /v1/messages` and
+//! `POST /v1/messages/count_tokens`, Gemini's `POST /v1beta/models/{model}:generateContent`,
+//! `:streamGenerateContent?alt=sse`, `:countTokens`, `:embedContent`, `:batchEmbedContents` and
+//! `GET /v1beta/models` (also under `/v1/`), Bedrock's `POST /model/{modelId}/converse`,
+//! `/converse-stream` and `/invoke` (Titan and Cohere embedding models only); anything else is
+//! OpenAI's 404. One script of behaviours serves all five protocols.
 
 mod anthropic;
 mod auth;
@@ -29,7 +29,9 @@ mod gemini;
 mod handler;
 mod openai;
 mod record;
+mod responses;
 mod script;
+mod stop;
 mod stream;
 mod validate;
 
@@ -61,6 +63,7 @@ pub use bedrock::BedrockCredentials;
 pub use embeddings::fake_embedding;
 pub use gemini::gemini_thought_signature;
 pub use record::RecordedRequest;
+pub use responses::responses_encrypted_content;
 pub use script::{Behaviour, ErrorReply, Reply, Usage};
 
 use handler::Shared;
@@ -74,7 +77,7 @@ pub struct FakeOptions {
     /// error (OpenAI's and Anthropic's 401; Gemini's 400 `API_KEY_INVALID`, or 403 when missing).
     pub api_key: Option<String>,
     /// Models listed by `GET /v1/models` (and Gemini's `GET /v1beta/models`) and accepted by
-    /// chat, messages and Gemini's model URLs; any other model gets OpenAI's 404
+    /// chat, responses, messages and Gemini's model URLs; any other model gets OpenAI's 404
     /// `model_not_found`, Anthropic's 404 `not_found_error` or Gemini's 404 `NOT_FOUND`. Empty
     /// accepts any model.
     pub models: Vec<String>,
@@ -158,9 +161,9 @@ impl FakeProvider {
         self.shared.recorder.snapshot()
     }
 
-    /// Queues a behaviour for the next `behaviour.times` (default 1) chat, messages, Gemini
-    /// generate/stream or Bedrock converse/converse-stream requests (any protocol) that pass
-    /// validation. When the queue is empty the
+    /// Queues a behaviour for the next `behaviour.times` (default 1) chat, responses, messages,
+    /// Gemini generate/stream or Bedrock converse/converse-stream requests (any protocol) that
+    /// pass validation. When the queue is empty the
     /// default behaviour is used. Anthropic count_tokens and Gemini countTokens requests never
     /// use one. Embeddings requests (OpenAI, Azure, Gemini, Bedrock `/invoke`) use one too, but
     /// only its `hang`, `latency`, `error` and (OpenAI, Bedrock) `usage.prompt_tokens`.

@@ -6,8 +6,11 @@
 //! - `prompt_tokens` = for every message, 1 + the whitespace-separated words of the text it
 //!   carries (string `content`, `text` and `refusal` parts, and tool-call `function.arguments`);
 //!   images, audio and files count nothing.
-//! - `completion_tokens` = the whitespace-separated words of the reply text, or of all tool-call
-//!   argument strings, times `n`.
+//! - `completion_tokens` = the whitespace-separated words of the reply text as sent, or of all
+//!   tool-call argument strings, times `n`.
+//!
+//! A text reply ends just before the first of the request's `stop` sequences (`stop.rs`), still
+//! with `finish_reason: "stop"`; the handler cuts it before rendering.
 //! - `cached_tokens` and `reasoning_tokens` are 0.
 //!
 //! Streaming chunks live in `stream.rs`; this module only owns the pieces both share.

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-/// How the fake answers one chat request (OpenAI Chat Completions, Anthropic Messages, Gemini
-/// generateContent / streamGenerateContent or Bedrock Converse / ConverseStream).
+/// How the fake answers one chat request (OpenAI Chat Completions or Responses, Anthropic
+/// Messages, Gemini generateContent / streamGenerateContent or Bedrock Converse /
+/// ConverseStream).
 ///
 /// `Behaviour::default()` answers at once with [`Reply::default`] and computed usage.
 #[derive(Clone, Debug, Default)]
@@ -28,23 +29,26 @@ pub struct Behaviour {
     pub times: Option<usize>,
     /// Streaming: pause between two chunks.
     pub chunk_delay: Duration,
-    /// Streaming: send this many SSE events (OpenAI's role chunk counts; one Anthropic event,
-    /// one Gemini chunk or one Bedrock event-stream frame is one) and then break the connection:
-    /// no finish chunk, no usage chunk, no `[DONE]`, no clean end of the body.
+    /// Streaming: send this many SSE events (OpenAI's role chunk counts; one Anthropic or
+    /// Responses event, one Gemini chunk or one Bedrock event-stream frame is one) and then break
+    /// the connection: no finish chunk, no usage chunk, no `[DONE]`, no terminal event, no clean
+    /// end of the body.
     pub disconnect_after_chunks: Option<usize>,
     /// Streaming: after the first content-bearing chunk (first text piece or first tool-call
-    /// fragment) has been sent, wait for `gate.notified()` before sending the rest. Open it with
+    /// fragment; for the Responses API the first `*.delta` event, which may be a reasoning
+    /// summary's) has been sent, wait for `gate.notified()` before sending the rest. Open it with
     /// `notify_one()`, which also works when called before the stream reaches the gate.
     pub gate: Option<Arc<Notify>>,
     /// Accept the request and never answer.
     pub hang: bool,
     /// Report this usage instead of the computed one.
     pub usage: Option<Usage>,
-    /// Anthropic and Bedrock only: prompt tokens that were written to the cache, reported as
-    /// `cache_creation_input_tokens` (Bedrock: `cacheWriteInputTokens`). Like
+    /// Anthropic, Bedrock and Responses: prompt tokens that were written to the cache, reported
+    /// as `cache_creation_input_tokens` (Bedrock: `cacheWriteInputTokens`). Like
     /// [`Usage::cached_tokens`] they are part of `prompt_tokens`, so
     /// `input_tokens = prompt_tokens - cached_tokens - cache_write_tokens` (Bedrock:
-    /// `inputTokens`). The OpenAI and Gemini sides ignore it.
+    /// `inputTokens`). The Responses API reports them as `input_tokens_details.cache_write_tokens`
+    /// and, as OpenAI counts, inside `input_tokens`. The OpenAI Chat and Gemini sides ignore it.
     pub cache_write_tokens: u64,
     /// Anthropic: the text of the `thinking` block sent first when the request enables thinking
     /// (`None` = "Let me think about this."); ignored when the request does not.
@@ -57,8 +61,16 @@ pub struct Behaviour {
     /// tool calls made with it must come back behind that block, signature unchanged, when a
     /// later request turns reasoning on in `additionalModelRequestFields`.
     ///
-    /// The OpenAI side ignores it.
+    /// Responses API: the reasoning behind the `reasoning` item sent first when the request sets
+    /// `reasoning` (its summary text when a summary is asked for, and what its encrypted content
+    /// carries); `None` = "Let me think about this.".
+    ///
+    /// The OpenAI Chat side ignores it.
     pub thinking: Option<String>,
+    /// Responses API only: the query the model searches the web with, sent as a completed
+    /// `web_search_call` item before the reply, when the request offers a hosted `web_search`
+    /// tool. Ignored when it does not, and by the other protocols.
+    pub web_search: Option<String>,
 }
 
 impl Behaviour {
@@ -85,6 +97,14 @@ pub enum Reply {
     /// Plain text; OpenAI `finish_reason: "stop"`, Anthropic one `text` block and
     /// `stop_reason: "end_turn"`, Gemini one text part and `finishReason: "STOP"`, Bedrock one
     /// `text` block and `stopReason: "end_turn"`.
+    ///
+    /// The text is first cut just before the earliest occurrence of any of the request's stop
+    /// sequences, which is not sent (OpenAI `stop`: still `"stop"`; Anthropic `stop_sequences`:
+    /// `stop_reason: "stop_sequence"` and the matched `stop_sequence`; Gemini `stopSequences`:
+    /// still `"STOP"`; Bedrock `stopSequences`: `stopReason: "stop_sequence"`, and the matched
+    /// sequence in `additionalModelResponseFields` when the request asks for `/stop_sequence`).
+    /// Then the protocol's max-tokens cut applies to what is left, and its stop reason wins.
+    /// The Responses API has no stop sequences.
     Text(String),
     /// Tool calls as (function name, arguments JSON string). OpenAI: ids `call_0`, `call_1`, …,
     /// `content: null`, `finish_reason: "tool_calls"`. Anthropic: `tool_use` blocks with ids
@@ -93,6 +113,9 @@ pub enum Reply {
     /// `functionCall` part per call, without ids, `args` parsed as for Anthropic,
     /// `finishReason: "STOP"`. Bedrock: `toolUse` blocks with ids `tooluse_<n>` counted across
     /// the provider's answers, `input` parsed as for Anthropic, `stopReason: "tool_use"`.
+    /// Responses: one `function_call` item per call with ids `call_<n>` counted across the
+    /// provider's answers (a `custom_tool_call` for a custom tool, with `namespace` set when
+    /// the name is declared only inside one namespace tool; see `responses/answer.rs`).
     ToolCalls(Vec<(String, String)>),
 }
 

@@ -3,6 +3,7 @@
 
 mod common;
 mod fake_anthropic;
+mod fake_anthropic_betas;
 mod fake_anthropic_rules;
 mod fake_bedrock;
 mod fake_bedrock_auth;
@@ -11,5 +12,9 @@ mod fake_chat;
 mod fake_embeddings;
 mod fake_gemini;
 mod fake_gemini_rules;
+mod fake_responses;
+mod fake_responses_rules;
+mod fake_responses_stream;
+mod fake_stop;
 mod fake_stream;
 mod loadgen;

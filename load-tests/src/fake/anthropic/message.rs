@@ -4,17 +4,23 @@
 //! counting for Anthropic requests.
 //!
 //! Content: a `thinking` block first when the request turns thinking on (text from
-//! [`Behaviour::thinking`], signed as `signature.rs` describes), then one `text` block for
+//! [`Behaviour::thinking`], signed as `signature.rs` describes; with `thinking.display:
+//! "omitted"` its text is empty and it is signed as the empty text, so it still verifies when
+//! echoed back), then one `text` block for
 //! [`Reply::Text`] or one `tool_use` block per call for [`Reply::ToolCalls`] (ids `toolu_fake0`,
-//! `toolu_fake1`, …; arguments parsed into `input`). A text reply longer than `max_tokens` (minus
-//! the thinking's words) is cut to that many words, with `stop_reason: "max_tokens"`.
+//! `toolu_fake1`, …; arguments parsed into `input`). A text reply ends just before the first of
+//! the request's `stop_sequences` (`stop_reason: "stop_sequence"`, the sequence in
+//! `stop_sequence`); what is left, when longer than `max_tokens` (minus the thinking's words), is
+//! cut to that many words with `stop_reason: "max_tokens"`, which wins over the stop sequence. A
+//! text cut to nothing sends no text block. A request with `context_management` gets
+//! `"context_management": {"applied_edits": []}` back: the fake never edits the context.
 //!
 //! Default usage (when [`Behaviour::usage`] is `None`), counted in whitespace-separated words:
 //! - prompt = for `system`, when present, 1 + its words; for every message 1 + the words of the
 //!   text it carries (string content, text blocks, tool-result text and the compact JSON of
 //!   tool-use inputs); images, documents and thinking blocks count nothing. This is also what
 //!   count_tokens answers.
-//! - output = the thinking's words + the words of the text actually sent, or of all tool-call
+//! - output = the thinking's words (sent or omitted) + the words of the text actually sent, or of all tool-call
 //!   argument strings.
 //!
 //! Usage is reported as `input_tokens = prompt - cached - cache_write` (Anthropic's input excludes
@@ -30,6 +36,7 @@ use super::signature::thinking_signature;
 use super::validate::MessagesRequest;
 use crate::fake::openai::{to_vec, words};
 use crate::fake::script::{Behaviour, Reply, Usage};
+use crate::fake::stop::cut_at_stop;
 use crate::fake::stream::cut_to_room;
 
 const DEFAULT_THINKING: &str = "Let me think about this.";
@@ -68,41 +75,59 @@ pub(crate) struct Tokens {
 #[derive(Debug)]
 pub(crate) struct Answer<'a> {
     pub content: Vec<Block<'a>>,
+    /// The request carried `context_management`: the answer reports no applied edits.
+    pub context_management: bool,
     pub stop_reason: &'static str,
+    /// The stop sequence that ended the text, when one did (`stop_reason: "stop_sequence"`).
+    pub stop_sequence: Option<&'a str>,
     pub usage: Tokens,
 }
 
 /// Builds the answer to a valid request. Fails (with a message for a 500) only when the script
-/// itself is broken: tool-call arguments that are not a JSON object.
+/// itself is broken: tool-call arguments that are not a JSON object, or a call to a tool the
+/// request declared with `defer_loading: true` (a model never calls a tool it has not loaded).
 pub(crate) fn answer<'a>(
     behaviour: &'a Behaviour,
-    request: &MessagesRequest<'_>,
+    request: &MessagesRequest<'a>,
 ) -> Result<Answer<'a>, String> {
     let mut content = Vec::new();
     let mut output = 0;
     if request.thinking {
-        let thinking = behaviour.thinking.as_deref().unwrap_or(DEFAULT_THINKING);
+        let mut thinking = behaviour.thinking.as_deref().unwrap_or(DEFAULT_THINKING);
         output += words(thinking);
+        if request.thinking_omitted {
+            thinking = "";
+        }
         content.push(Block::Thinking {
             thinking,
             signature: thinking_signature(thinking),
         });
     }
     let mut stop_reason = "end_turn";
+    let mut stop_sequence = None;
     match &behaviour.reply {
         Reply::Text(text) => {
+            let (text, matched) = cut_at_stop(text, &request.stop_sequences);
             let (text, cut) = cut_to_room(text, request.max_tokens, output);
             if cut {
                 stop_reason = "max_tokens";
+            } else if matched.is_some() {
+                stop_reason = "stop_sequence";
+                stop_sequence = matched;
             }
             output += words(&text);
-            if !(text.is_empty() && stop_reason == "max_tokens") {
+            if !(text.is_empty() && stop_reason != "end_turn") {
                 content.push(Block::Text { text });
             }
         }
         Reply::ToolCalls(calls) => {
             stop_reason = "tool_use";
             for (index, (name, arguments)) in calls.iter().enumerate() {
+                if request.deferred_tools.contains(&name.as_str()) {
+                    return Err(format!(
+                        "fake provider script error: Reply::ToolCalls calls `{name}`, which the request declares with `defer_loading: true`; a model never calls a deferred tool, so the script is wrong"
+                    ));
+                }
                 output += words(arguments);
                 content.push(Block::ToolUse {
                     id: format!("toolu_fake{index}"),
@@ -122,7 +147,9 @@ pub(crate) fn answer<'a>(
     });
     Ok(Answer {
         content,
+        context_management: request.context_management,
         stop_reason,
+        stop_sequence,
         usage: Tokens {
             input: usage
                 .prompt_tokens
@@ -183,8 +210,25 @@ pub(crate) struct MessageObject<'a> {
     pub model: &'a str,
     pub content: &'a [Block<'a>],
     pub stop_reason: Option<&'static str>,
-    pub stop_sequence: (),
+    pub stop_sequence: Option<&'a str>,
     pub usage: UsageObject,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_management: Option<AppliedEdits>,
+}
+
+/// `{"applied_edits": []}`: what context management reports when it changed nothing.
+#[derive(Serialize)]
+pub(crate) struct AppliedEdits {
+    applied_edits: [(); 0],
+}
+
+impl AppliedEdits {
+    /// The report for an answer that asked for context management, else `None`.
+    pub(crate) fn of(answer: &Answer<'_>) -> Option<Self> {
+        answer
+            .context_management
+            .then_some(AppliedEdits { applied_edits: [] })
+    }
 }
 
 /// The non-streaming response body.
@@ -196,8 +240,9 @@ pub(crate) fn body(id: &str, model: &str, answer: &Answer<'_>) -> Vec<u8> {
         model,
         content: &answer.content,
         stop_reason: Some(answer.stop_reason),
-        stop_sequence: (),
+        stop_sequence: answer.stop_sequence,
         usage: UsageObject::new(answer.usage, true),
+        context_management: AppliedEdits::of(answer),
     })
 }
 
@@ -226,13 +271,25 @@ pub(crate) fn error_body(error_type: &str, message: &str, request_id: &str) -> V
     })
 }
 
-/// `{"input_tokens": N}`.
-pub(crate) fn count_tokens_body(input_tokens: u64) -> Vec<u8> {
+/// `{"input_tokens": N}`, plus `{"context_management": {"original_input_tokens": N}}` when the
+/// request carried `context_management` (nothing is cleared, so both counts agree).
+pub(crate) fn count_tokens_body(input_tokens: u64, context_management: bool) -> Vec<u8> {
     #[derive(Serialize)]
     struct Count {
         input_tokens: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        context_management: Option<Original>,
     }
-    to_vec(&Count { input_tokens })
+    #[derive(Serialize)]
+    struct Original {
+        original_input_tokens: u64,
+    }
+    to_vec(&Count {
+        input_tokens,
+        context_management: context_management.then_some(Original {
+            original_input_tokens: input_tokens,
+        }),
+    })
 }
 
 /// The default prompt count (see the module doc).

@@ -3,8 +3,8 @@
 //! `POST /v1/messages/count_tokens`, as strict as api.anthropic.com.
 //!
 //! Order of checks: authentication (401 `authentication_error`), the `anthropic-version` header
-//! (400), a readable JSON body (413/400), request validation (400, `validate/`), the model list
-//! (404 `not_found_error`). Only a messages request that passes all of them pops a behaviour from
+//! (400), a readable JSON body (413/400), request validation (400, `validate/`, which also reads
+//! the `anthropic-beta` header), the model list (404 `not_found_error`). Only a messages request that passes all of them pops a behaviour from
 //! the script; count_tokens never does. Every response carries `request-id: req_<n>` and
 //! `anthropic-organization-id`; errors use Anthropic's envelope with the same `request_id`.
 //!
@@ -29,7 +29,7 @@ use super::auth::{anthropic_auth, anthropic_version};
 use super::handler::{ResponseBody, Shared};
 use super::script::{Behaviour, ErrorReply};
 use super::stream::{self as sse, Transcript};
-use validate::{Endpoint, MessagesRequest};
+use validate::{Betas, Endpoint, MessagesRequest};
 
 const ORGANIZATION_ID: &str = "00000000-0000-4000-8000-00000000fa6e";
 
@@ -67,7 +67,8 @@ pub(crate) async fn handle(
     let Some(json) = json else {
         return reply.invalid("There was an error parsing the body of your request as JSON.");
     };
-    let request = match validate::request(json, endpoint) {
+    let betas = Betas::from_headers(&parts.headers);
+    let request = match validate::request(json, endpoint, betas) {
         Ok(request) => request,
         Err(invalid) => return reply.invalid(&invalid.message),
     };
@@ -80,7 +81,8 @@ pub(crate) async fn handle(
         Endpoint::Messages => messages(shared, &request, reply).await,
         Endpoint::CountTokens => {
             let count = message::prompt_tokens(request.system, request.messages);
-            reply.json(StatusCode::OK, message::count_tokens_body(count))
+            let body = message::count_tokens_body(count, request.context_management);
+            reply.json(StatusCode::OK, body)
         }
     }
 }

@@ -5,7 +5,9 @@
 //! there is no `[DONE]`. Order: `message_start` (empty content, `stop_reason: null`, usage with
 //! the real input counts and `output_tokens: 1`); per content block `content_block_start`, the
 //! deltas, `content_block_stop`, with one `ping` right after the first `content_block_start`;
-//! `message_delta` (stop reason and cumulative usage); `message_stop`.
+//! `message_delta` (stop reason, the matched stop sequence or `null`, cumulative usage, and a
+//! top-level `context_management: {"applied_edits": []}` when the request asked for context
+//! management); `message_stop`.
 //!
 //! Deltas: text as `text_delta`s split on word boundaries; tool input as `input_json_delta`s, an
 //! empty first piece then pieces that concatenate to the scripted argument string; thinking as
@@ -14,7 +16,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::message::{Answer, Block, MessageObject, Tokens, UsageObject};
+use super::message::{Answer, AppliedEdits, Block, MessageObject, Tokens, UsageObject};
 use crate::fake::openai::to_vec;
 use crate::fake::stream::{Transcript, split_arguments, split_words};
 
@@ -37,8 +39,10 @@ enum Event<'a> {
         index: usize,
     },
     MessageDelta {
-        delta: StopDelta,
+        delta: StopDelta<'a>,
         usage: UsageObject,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        context_management: Option<AppliedEdits>,
     },
     MessageStop,
 }
@@ -94,9 +98,9 @@ enum Delta<'a> {
 }
 
 #[derive(Serialize)]
-struct StopDelta {
+struct StopDelta<'a> {
     stop_reason: &'static str,
-    stop_sequence: (),
+    stop_sequence: Option<&'a str>,
 }
 
 /// Builds the whole transcript up front; the shared body paces it.
@@ -121,8 +125,9 @@ pub(crate) fn transcript(id: &str, model: &str, answer: &Answer<'_>) -> Transcri
             model,
             content: &[],
             stop_reason: None,
-            stop_sequence: (),
+            stop_sequence: None,
             usage: UsageObject::new(opening, true),
+            context_management: None,
         },
     });
     for (index, block) in answer.content.iter().enumerate() {
@@ -141,9 +146,10 @@ pub(crate) fn transcript(id: &str, model: &str, answer: &Answer<'_>) -> Transcri
     push(Event::MessageDelta {
         delta: StopDelta {
             stop_reason: answer.stop_reason,
-            stop_sequence: (),
+            stop_sequence: answer.stop_sequence,
         },
         usage: UsageObject::new(answer.usage, false),
+        context_management: AppliedEdits::of(answer),
     });
     push(Event::MessageStop);
     Transcript {
@@ -232,6 +238,7 @@ mod tests {
     #[test]
     fn thinking_then_tool_use() {
         let answer = Answer {
+            context_management: false,
             content: vec![
                 Block::Thinking {
                     thinking: "Hmm, weather.",
@@ -245,6 +252,7 @@ mod tests {
                 },
             ],
             stop_reason: "tool_use",
+            stop_sequence: None,
             usage: Tokens {
                 input: 3,
                 cache_creation: 0,
@@ -291,10 +299,12 @@ mod tests {
     #[test]
     fn gate_index_is_the_first_delta() {
         let answer = Answer {
+            context_management: false,
             content: vec![Block::Text {
                 text: Cow::Borrowed("a b"),
             }],
             stop_reason: "end_turn",
+            stop_sequence: None,
             usage: Tokens {
                 input: 1,
                 cache_creation: 0,

@@ -6,9 +6,14 @@
 //! signed with [`thinking_signature`]); then one `text` block for [`Reply::Text`], or one
 //! `toolUse` block per call for [`Reply::ToolCalls`] with ids `tooluse_<n>` (`n` counts the tool
 //! calls this fake has made, from 0, so ids stay unique across a conversation) and the arguments
-//! parsed into `input` (they must be a JSON object or empty, else a 500). A text longer than
-//! `maxTokens` (minus the reasoning's words) is cut to that many words with
-//! `stopReason: "max_tokens"`; tool calls stop with `tool_use`, anything else with `end_turn`.
+//! parsed into `input` (they must be a JSON object or empty, else a 500). A text ends just before
+//! the first of the request's `inferenceConfig.stopSequences` (`stopReason: "stop_sequence"`);
+//! what is left, when longer than `maxTokens` (minus the reasoning's words), is cut to that many
+//! words with `stopReason: "max_tokens"`, which wins over the stop sequence; tool calls stop with
+//! `tool_use`, anything else with `end_turn`. When `additionalModelResponseFieldPaths` asks for
+//! `/stop_sequence`, the answer carries `additionalModelResponseFields: {"stop_sequence": …}`
+//! (the matched sequence, or `null` when none ended the text), as Claude's native response
+//! would give it.
 //!
 //! Default usage (when [`Behaviour::usage`] is `None`), counted in whitespace-separated words:
 //! prompt = for a non-empty `system` 1 + its text; for every message 1 + the words of its text
@@ -29,6 +34,7 @@ use super::validate::ConverseRequest;
 use crate::fake::anthropic::signature::thinking_signature;
 use crate::fake::openai::{to_vec, words};
 use crate::fake::script::{Behaviour, Reply, Usage};
+use crate::fake::stop::cut_at_stop;
 use crate::fake::stream::cut_to_room;
 
 /// One content block of the answer.
@@ -85,6 +91,8 @@ fn is_zero(count: &u64) -> bool {
 pub(crate) struct Answer<'a> {
     pub content: Vec<Block<'a>>,
     pub stop_reason: &'static str,
+    /// `additionalModelResponseFields`, when the request asked for one.
+    pub additional_fields: Option<Value>,
     pub usage: TokenUsage,
     pub latency_ms: u64,
 }
@@ -122,11 +130,16 @@ pub(crate) fn answer<'a>(
         });
     }
     let mut stop_reason = "end_turn";
+    let mut stop_sequence = None;
     match &behaviour.reply {
         Reply::Text(text) => {
+            let (text, matched) = cut_at_stop(text, &request.stop_sequences);
             let (text, cut) = cut_to_room(text, request.max_tokens, output);
             if cut {
                 stop_reason = "max_tokens";
+            } else if matched.is_some() {
+                stop_reason = "stop_sequence";
+                stop_sequence = matched;
             }
             output += words(&text);
             if !text.is_empty() {
@@ -166,6 +179,9 @@ pub(crate) fn answer<'a>(
     Ok(Answer {
         content,
         stop_reason,
+        additional_fields: request
+            .wants_stop_sequence
+            .then(|| json!({"stop_sequence": stop_sequence})),
         usage: TokenUsage {
             input_tokens,
             output_tokens: usage.completion_tokens,
@@ -198,12 +214,16 @@ fn input(arguments: &str) -> Result<Value, String> {
 /// The Converse response body.
 pub(crate) fn body(answer: &Answer<'_>) -> Vec<u8> {
     let content: Vec<Value> = answer.content.iter().map(Block::to_json).collect();
-    to_vec(&json!({
+    let mut body = json!({
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": answer.stop_reason,
         "usage": answer.usage,
         "metrics": {"latencyMs": answer.latency_ms},
-    }))
+    });
+    if let Some(fields) = &answer.additional_fields {
+        body["additionalModelResponseFields"] = fields.clone();
+    }
+    to_vec(&body)
 }
 
 /// The default prompt count (see the module doc).
@@ -249,6 +269,8 @@ mod tests {
             messages,
             system,
             max_tokens: None,
+            stop_sequences: Vec::new(),
+            wants_stop_sequence: false,
         }
     }
 

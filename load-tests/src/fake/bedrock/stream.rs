@@ -9,7 +9,8 @@
 //! (`{"role":"assistant"}`); per content block an optional `contentBlockStart` (tool use only:
 //! `{"start":{"toolUse":{"toolUseId","name"}}}` — text and reasoning blocks start with their
 //! first delta), the `contentBlockDelta`s and a `contentBlockStop`; `messageStop`
-//! (`{"stopReason"}`); and last `metadata` (`{"usage","metrics":{"latencyMs"}}`), which comes
+//! (`{"stopReason"}`, plus `additionalModelResponseFields` when the request asked for a field);
+//! and last `metadata` (`{"usage","metrics":{"latencyMs"}}`), which comes
 //! *after* the stop reason.
 //!
 //! Deltas: text split on word boundaries; reasoning as `{"reasoningContent":{"text"}}` pieces
@@ -78,7 +79,11 @@ pub(crate) fn transcript(answer: &Answer<'_>) -> Transcript {
         }
         push("contentBlockStop", json!({"contentBlockIndex": index}));
     }
-    push("messageStop", json!({"stopReason": answer.stop_reason}));
+    let mut stop = json!({"stopReason": answer.stop_reason});
+    if let Some(fields) = &answer.additional_fields {
+        stop["additionalModelResponseFields"] = fields.clone();
+    }
+    push("messageStop", stop);
     push(
         "metadata",
         json!({"usage": answer.usage, "metrics": {"latencyMs": answer.latency_ms}}),
@@ -166,6 +171,7 @@ mod tests {
                 },
             ],
             stop_reason: "tool_use",
+            additional_fields: None,
             usage: TokenUsage {
                 input_tokens: 3,
                 output_tokens: 4,

@@ -39,6 +39,7 @@ use hyper::{Method, Response, StatusCode};
 use serde_json::Value;
 
 pub(crate) use signature::Issued;
+pub(crate) use signature::decode as base64_decode;
 pub(crate) use signature::encode as base64_encode;
 pub use signature::gemini_thought_signature;
 

@@ -3,8 +3,10 @@
 //! Gemini requests.
 //!
 //! Parts: a thought summary `{"text":…,"thought":true}` first when [`Behaviour::thinking`] is
-//! set and the request asks for `includeThoughts`; then one text part for [`Reply::Text`] (cut to
-//! `maxOutputTokens` words minus the thinking's, with `finishReason: "MAX_TOKENS"`), or one
+//! set and the request asks for `includeThoughts`; then one text part for [`Reply::Text`] (ended
+//! just before the first of the request's `stopSequences`, still with `finishReason: "STOP"`,
+//! then cut to `maxOutputTokens` words minus the thinking's, with `finishReason: "MAX_TOKENS"`;
+//! no part when either cut leaves nothing), or one
 //! `functionCall` part `{"name","args"}` per call of [`Reply::ToolCalls`] — without ids, as
 //! Gemini usually sends them, with `finishReason: "STOP"`. When thinking is on (the request's
 //! `thinkingConfig` turns it on, or [`Behaviour::thinking`] is set) the first `functionCall`
@@ -33,6 +35,7 @@ use super::signature::gemini_thought_signature;
 use super::validate::{GenerateRequest, get};
 use crate::fake::openai::{to_vec, words};
 use crate::fake::script::{Behaviour, Reply, Usage};
+use crate::fake::stop::cut_at_stop;
 use crate::fake::stream::cut_to_room;
 
 const DEFAULT_THINKING: &str = "Let me think about this.";
@@ -107,12 +110,13 @@ pub(crate) fn answer<'a>(
     let mut parts = Vec::new();
     let answer_words = match &behaviour.reply {
         Reply::Text(text) => {
+            let (text, matched) = cut_at_stop(text, &request.stop_sequences);
             let (text, cut) = cut_to_room(text, settings.max_output_tokens, reasoning);
             if cut {
                 finish_reason = "MAX_TOKENS";
             }
             let count = words(&text);
-            if !(text.is_empty() && finish_reason == "MAX_TOKENS") {
+            if !(text.is_empty() && (cut || matched.is_some())) {
                 parts.push(PartObject::text(text, false));
             }
             count

@@ -11,8 +11,8 @@
 //! `responseId`: the thought summary word by word (`thought: true`) when there is one; the text
 //! word by word, or all `functionCall` parts whole in one chunk. Every chunk but the last carries
 //! `usageMetadata` with `promptTokenCount` only; the last content chunk also carries
-//! `finishReason` and the complete usage. An answer without parts (cut to nothing by
-//! `maxOutputTokens`) is one chunk with an empty content.
+//! `finishReason` and the complete usage. An answer without parts (cut to nothing by a
+//! stop sequence or `maxOutputTokens`) is one chunk with an empty content.
 
 use std::borrow::Cow;
 

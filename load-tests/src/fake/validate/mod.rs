@@ -20,6 +20,7 @@ pub(crate) use checks::{
     one_of, required, string, type_name, unexpected_property,
 };
 pub(crate) use path::Path;
+pub(crate) use tools::name as function_name;
 
 /// A 400 `invalid_request_error` in OpenAI's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub(crate) struct ChatRequest<'a> {
     pub include_usage: bool,
     pub include_obfuscation: bool,
     pub n: usize,
+    /// `stop`, as a list (a single string is a list of one).
+    pub stop: Vec<&'a str>,
 }
 
 impl crate::fake::handler::NamesModel for ChatRequest<'_> {
@@ -128,7 +131,17 @@ pub(crate) fn chat_request(
             .get("n")
             .and_then(Value::as_u64)
             .map_or(1, |n| usize::try_from(n).unwrap_or(1)),
+        stop: stop_sequences(object.get("stop")),
     })
+}
+
+/// The stop sequences of a validated `stop`.
+fn stop_sequences(stop: Option<&Value>) -> Vec<&str> {
+    match stop {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
 }
 
 const REASONING_EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high", "xhigh", "max"];
@@ -227,7 +240,8 @@ fn logit_bias(value: &Value) -> Result<(), InvalidRequest> {
     Ok(())
 }
 
-fn metadata(value: &Value) -> Result<(), InvalidRequest> {
+/// `metadata`: at most 16 string values of at most 512 characters; the Responses API shares it.
+pub(crate) fn metadata(value: &Value) -> Result<(), InvalidRequest> {
     let at = Path::Root("metadata");
     let pairs = object(at, value)?;
     if pairs.len() > 16 {

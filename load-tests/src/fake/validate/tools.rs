@@ -58,8 +58,9 @@ fn function_like(at: Path<'_>, body: &Map<String, Value>) -> Result<(), InvalidR
     Ok(())
 }
 
-/// Function and schema names: letters, digits, `_` and `-`, 1 to 64 characters.
-fn name(at: Path<'_>, value: &str) -> Result<(), InvalidRequest> {
+/// Function and schema names: letters, digits, `_` and `-`, 1 to 64 characters. The Responses
+/// API holds its names to the same pattern.
+pub(crate) fn name(at: Path<'_>, value: &str) -> Result<(), InvalidRequest> {
     let valid = !value.is_empty()
         && value.len() <= 64
         && value

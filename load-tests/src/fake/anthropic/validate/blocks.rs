@@ -1,11 +1,16 @@
 //! Validation of `messages` and `system` one message at a time: roles, content strings, the block
 //! types each role may send, the fields each block type takes, and `cache_control` markers.
 //!
+//! Under the mid-conversation beta a message may also have `role: "system"`: never the first
+//! message, always directly after a `user` message (so never two in a row), with a string or
+//! text blocks as content. It counts like any other message for the prompt's tokens.
+//!
 //! How blocks relate across messages (tool pairing, thinking signatures, the need for `tools`)
 //! is `conversation.rs`'s job, not this module's.
 
 use serde_json::{Map, Value};
 
+use super::betas::Betas;
 use super::checks::{
     Invalid, boolean, choices, dictionary, fail, list, literal, object, only, optional, required,
     string, tool_use_id,
@@ -15,10 +20,15 @@ use crate::fake::validate::Path;
 const USER_BLOCKS: &[&str] = &["text", "image", "document", "tool_result"];
 const ASSISTANT_BLOCKS: &[&str] = &["text", "tool_use", "thinking", "redacted_thinking"];
 const TOOL_RESULT_BLOCKS: &[&str] = &["text", "image", "document"];
+/// Under the advanced-tool-use beta a tool result may also name the tools a tool search loaded.
+const TOOL_RESULT_BLOCKS_WITH_REFERENCES: &[&str] =
+    &["text", "image", "document", "tool_reference"];
+const EFFORTS: &[&str] = &["low", "medium", "high", "xhigh", "max"];
+const SYSTEM_BLOCKS: &[&str] = &["text"];
 const IMAGE_MEDIA_TYPES: &[&str] = &["image/jpeg", "image/png", "image/gif", "image/webp"];
 
-/// Validates `messages` and returns them.
-pub(super) fn messages(value: Option<&Value>) -> Result<&[Value], Invalid> {
+/// Validates `messages` and returns them; `betas` decides whether `system` is a role.
+pub(super) fn messages(value: Option<&Value>, betas: Betas) -> Result<&[Value], Invalid> {
     let at = Path::Root("messages");
     let Some(value) = value else {
         return Err(fail(at, "Field required"));
@@ -27,33 +37,68 @@ pub(super) fn messages(value: Option<&Value>) -> Result<&[Value], Invalid> {
     if messages.is_empty() {
         return Err(fail(at, "at least one message is required"));
     }
+    let roles: &[&str] = if betas.mid_conversation_system {
+        &["user", "assistant", "system"]
+    } else {
+        &["user", "assistant"]
+    };
+    let mut previous = None;
     for (index, message) in messages.iter().enumerate() {
-        one(at.index(index), message, index + 1 == messages.len())?;
+        let at = at.index(index);
+        let role = one(at, message, roles, index + 1 == messages.len(), betas)?;
+        if role == "system" {
+            system_placement(at, previous)?;
+        }
+        previous = Some(role);
     }
     Ok(messages)
 }
 
-fn one(at: Path<'_>, message: &Value, last: bool) -> Result<(), Invalid> {
+/// Where a mid-conversation `system` message may stand: right after a `user` message.
+fn system_placement(at: Path<'_>, previous: Option<&str>) -> Result<(), Invalid> {
+    let problem = match previous {
+        None => "a `system` message cannot be the first message",
+        Some("system") => "`system` messages cannot follow each other",
+        Some("user") => return Ok(()),
+        Some(_) => "a `system` message must directly follow a `user` message",
+    };
+    Err(fail(at.key("role"), problem))
+}
+
+/// Validates one message whose role must be in `roles`; returns the role.
+fn one<'a>(
+    at: Path<'_>,
+    message: &'a Value,
+    roles: &[&str],
+    last: bool,
+    betas: Betas,
+) -> Result<&'a str, Invalid> {
     let fields = object(at, message)?;
-    only(at, fields, &["role", "content"])?;
-    let role = literal(
-        at.key("role"),
-        required(at, fields, "role")?,
-        &["user", "assistant"],
-    )?;
+    let role = literal(at.key("role"), required(at, fields, "role")?, roles)?;
+    // Per-turn control: a system message may carry its own effort, and then nothing else.
+    let directive = role == "system" && betas.per_turn_control;
+    if directive {
+        only(at, fields, &["role", "content", "output_config"])?;
+        if let Some(config) = optional(fields, "output_config") {
+            output_config(at.key("output_config"), config)?;
+        }
+    } else {
+        only(at, fields, &["role", "content"])?;
+    }
+    let directive_only = directive && optional(fields, "output_config").is_some();
     let final_assistant = last && role == "assistant";
     let content_at = at.key("content");
     let content = required(at, fields, "content")?;
     let empty = match content {
         Value::String(text) => text.is_empty(),
         Value::Array(blocks) => {
-            let allowed = if role == "user" {
-                USER_BLOCKS
-            } else {
-                ASSISTANT_BLOCKS
+            let allowed = match role {
+                "user" => USER_BLOCKS,
+                "system" => SYSTEM_BLOCKS,
+                _ => ASSISTANT_BLOCKS,
             };
             for (index, value) in blocks.iter().enumerate() {
-                block(content_at.index(index), value, allowed)?;
+                block(content_at.index(index), value, allowed, betas)?;
             }
             blocks.is_empty()
         }
@@ -64,7 +109,7 @@ fn one(at: Path<'_>, message: &Value, last: bool) -> Result<(), Invalid> {
             ));
         }
     };
-    if empty && !final_assistant {
+    if empty && !final_assistant && !directive_only {
         return Err(fail(
             at,
             "all messages must have non-empty content except for the optional final assistant message",
@@ -76,7 +121,7 @@ fn one(at: Path<'_>, message: &Value, last: bool) -> Result<(), Invalid> {
             "final assistant content cannot end with trailing whitespace",
         ));
     }
-    Ok(())
+    Ok(role)
 }
 
 /// Whether the content's last text (the string, or a trailing text block) ends in whitespace.
@@ -98,16 +143,25 @@ pub(super) fn system(value: &Value) -> Result<(), Invalid> {
     let at = Path::Root("system");
     match value {
         Value::String(_) => Ok(()),
-        Value::Array(blocks) => blocks
-            .iter()
-            .enumerate()
-            .try_for_each(|(index, value)| block(at.index(index), value, &["text"])),
+        Value::Array(blocks) => blocks.iter().enumerate().try_for_each(|(index, value)| {
+            block(at.index(index), value, &["text"], Betas::default())
+        }),
         _ => Err(fail(at, "Input should be a valid string or a valid list")),
     }
 }
 
+/// A system message's per-turn `output_config`: only an `effort`.
+fn output_config(at: Path<'_>, value: &Value) -> Result<(), Invalid> {
+    let fields = object(at, value)?;
+    only(at, fields, &["effort"])?;
+    if let Some(effort) = optional(fields, "effort") {
+        literal(at.key("effort"), effort, EFFORTS)?;
+    }
+    Ok(())
+}
+
 /// One content block whose `type` must be in `allowed`.
-fn block(at: Path<'_>, value: &Value, allowed: &[&str]) -> Result<(), Invalid> {
+fn block(at: Path<'_>, value: &Value, allowed: &[&str], betas: Betas) -> Result<(), Invalid> {
     let fields = object(at, value)?;
     let kind = string(at.key("type"), required(at, fields, "type")?)?;
     if !allowed.contains(&kind) {
@@ -123,8 +177,12 @@ fn block(at: Path<'_>, value: &Value, allowed: &[&str]) -> Result<(), Invalid> {
     match kind {
         "text" => text(at, fields)?,
         "image" => image(at, fields)?,
-        "document" => document(at, fields)?,
-        "tool_result" => tool_result(at, fields)?,
+        "document" => document(at, fields, betas)?,
+        "tool_result" => tool_result(at, fields, betas)?,
+        "tool_reference" => {
+            only(at, fields, &["type", "tool_name", "cache_control"])?;
+            string(at.key("tool_name"), required(at, fields, "tool_name")?)?;
+        }
         "tool_use" => tool_use(at, fields)?,
         "thinking" => {
             only(
@@ -182,7 +240,7 @@ fn image(at: Path<'_>, fields: &Map<String, Value>) -> Result<(), Invalid> {
     }
 }
 
-fn document(at: Path<'_>, fields: &Map<String, Value>) -> Result<(), Invalid> {
+fn document(at: Path<'_>, fields: &Map<String, Value>, betas: Betas) -> Result<(), Invalid> {
     only(
         at,
         fields,
@@ -231,12 +289,12 @@ fn document(at: Path<'_>, fields: &Map<String, Value>) -> Result<(), Invalid> {
         "url" => url(source_at, source),
         _ => {
             only(source_at, source, &["type", "content"])?;
-            tool_result_content(source_at.key("content"), source.get("content"))
+            tool_result_content(source_at.key("content"), source.get("content"), betas)
         }
     }
 }
 
-fn tool_result(at: Path<'_>, fields: &Map<String, Value>) -> Result<(), Invalid> {
+fn tool_result(at: Path<'_>, fields: &Map<String, Value>, betas: Betas) -> Result<(), Invalid> {
     only(
         at,
         fields,
@@ -252,18 +310,23 @@ fn tool_result(at: Path<'_>, fields: &Map<String, Value>) -> Result<(), Invalid>
     if let Some(is_error) = optional(fields, "is_error") {
         boolean(at.key("is_error"), is_error)?;
     }
-    tool_result_content(at.key("content"), optional(fields, "content"))
+    tool_result_content(at.key("content"), optional(fields, "content"), betas)
 }
 
 /// A tool result's (or a content document's) `content`: absent, a string, or a list of text,
 /// image and document blocks.
-fn tool_result_content(at: Path<'_>, content: Option<&Value>) -> Result<(), Invalid> {
+fn tool_result_content(at: Path<'_>, content: Option<&Value>, betas: Betas) -> Result<(), Invalid> {
+    let allowed = if betas.advanced_tool_use {
+        TOOL_RESULT_BLOCKS_WITH_REFERENCES
+    } else {
+        TOOL_RESULT_BLOCKS
+    };
     match content {
         None | Some(Value::String(_)) => Ok(()),
         Some(Value::Array(blocks)) => blocks
             .iter()
             .enumerate()
-            .try_for_each(|(index, value)| block(at.index(index), value, TOOL_RESULT_BLOCKS)),
+            .try_for_each(|(index, value)| block(at.index(index), value, allowed, betas)),
         Some(_) => Err(fail(at, "Input should be a valid string or a valid list")),
     }
 }

@@ -5,9 +5,11 @@
 //! message names the field (`messages.1.content.0.tool_use_id: Field required`).
 //!
 //! Top-level fields are dispatched here; `blocks.rs` checks messages and system, `params.rs` the
-//! other parameters, `conversation.rs` the rules that span messages. It does not check
+//! other parameters, `conversation.rs` the rules that span messages, `betas.rs` reads the
+//! `anthropic-beta` header and checks what only a beta allows. It does not check
 //! authentication, the `anthropic-version` header or the model list (the handler does).
 
+mod betas;
 mod blocks;
 mod checks;
 mod conversation;
@@ -15,9 +17,10 @@ mod params;
 
 use serde_json::{Map, Value};
 
+pub(crate) use betas::Betas;
 pub(crate) use checks::Invalid;
 use checks::{boolean, fail, integer, literal, number, optional, string};
-use params::Thinking;
+use params::{Thinking, Tools};
 
 use crate::fake::validate::Path;
 
@@ -71,10 +74,21 @@ pub(crate) struct MessagesRequest<'a> {
     pub stream: bool,
     /// `thinking` is `enabled` or `adaptive`.
     pub thinking: bool,
+    /// `thinking.display` is `omitted`: thinking blocks are sent without their text.
+    pub thinking_omitted: bool,
+    pub stop_sequences: Vec<&'a str>,
+    /// The request carries `context_management` (under its beta).
+    pub context_management: bool,
+    /// Tools declared with `defer_loading: true`, which the model never calls.
+    pub deferred_tools: Vec<&'a str>,
 }
 
-/// Validates a parsed body sent to `endpoint`.
-pub(crate) fn request(body: &Value, endpoint: Endpoint) -> Result<MessagesRequest<'_>, Invalid> {
+/// Validates a parsed body sent to `endpoint` with the `betas` its headers turned on.
+pub(crate) fn request(
+    body: &Value,
+    endpoint: Endpoint,
+    betas: Betas,
+) -> Result<MessagesRequest<'_>, Invalid> {
     let Some(fields) = body.as_object() else {
         return Err(Invalid::new(
             "Input should be a valid dictionary or object to extract fields from",
@@ -84,7 +98,10 @@ pub(crate) fn request(body: &Value, endpoint: Endpoint) -> Result<MessagesReques
         Endpoint::Messages => MESSAGES_FIELDS,
         Endpoint::CountTokens => COUNT_TOKENS_FIELDS,
     };
-    if let Some(key) = fields.keys().find(|key| !allowed.contains(&key.as_str())) {
+    let known = |key: &str| {
+        allowed.contains(&key) || (key == "context_management" && betas.context_management)
+    };
+    if let Some(key) = fields.keys().find(|key| !known(key)) {
         return Err(fail(Path::Root(key), "Extra inputs are not permitted"));
     }
     let model = match fields.get("model") {
@@ -98,10 +115,10 @@ pub(crate) fn request(body: &Value, endpoint: Endpoint) -> Result<MessagesReques
             return Err(fail(Path::Root("max_tokens"), "Field required"));
         }
     };
-    let messages = blocks::messages(fields.get("messages"))?;
-    let (tools, thinking, forces_tool_use) = parameters(fields)?;
+    let messages = blocks::messages(fields.get("messages"), betas)?;
+    let (tools, thinking, forces_tool_use) = parameters(fields, betas)?;
     params::thinking_rules(fields, thinking, max_tokens, forces_tool_use)?;
-    conversation::check(messages, !tools.is_empty(), thinking.is_on())?;
+    conversation::check(messages, !tools.names.is_empty(), thinking.is_on())?;
     conversation::cache_breakpoints(fields)?;
     Ok(MessagesRequest {
         model,
@@ -110,12 +127,25 @@ pub(crate) fn request(body: &Value, endpoint: Endpoint) -> Result<MessagesReques
         messages,
         stream: optional(fields, "stream").and_then(Value::as_bool) == Some(true),
         thinking: thinking.is_on(),
+        thinking_omitted: optional(fields, "thinking")
+            .and_then(|thinking| thinking.get("display"))
+            .and_then(Value::as_str)
+            == Some("omitted"),
+        stop_sequences: optional(fields, "stop_sequences")
+            .and_then(Value::as_array)
+            .map(|stops| stops.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default(),
+        context_management: optional(fields, "context_management").is_some(),
+        deferred_tools: tools.deferred,
     })
 }
 
-/// Checks every optional parameter; returns the tool names, the thinking setting and whether
+/// Checks every optional parameter; returns the tools, the thinking setting and whether
 /// `tool_choice` forces tool use.
-fn parameters(fields: &Map<String, Value>) -> Result<(Vec<&str>, Thinking, bool), Invalid> {
+fn parameters(
+    fields: &Map<String, Value>,
+    betas: Betas,
+) -> Result<(Tools<'_>, Thinking, bool), Invalid> {
     let root = Path::Root;
     if let Some(system) = optional(fields, "system") {
         blocks::system(system)?;
@@ -151,12 +181,15 @@ fn parameters(fields: &Map<String, Value>) -> Result<(Vec<&str>, Thinking, bool)
     if let Some(cache_control) = optional(fields, "cache_control") {
         blocks::marker(root("cache_control"), cache_control)?;
     }
+    if let Some(context_management) = optional(fields, "context_management") {
+        betas::context_management(context_management)?;
+    }
     let tools = match optional(fields, "tools") {
-        Some(tools) => params::tools(tools)?,
-        None => Vec::new(),
+        Some(tools) => params::tools(tools, betas)?,
+        None => Tools::default(),
     };
     let forces_tool_use = match optional(fields, "tool_choice") {
-        Some(choice) => params::tool_choice(choice, &tools)?,
+        Some(choice) => params::tool_choice(choice, &tools.names)?,
         None => false,
     };
     let thinking = match optional(fields, "thinking") {

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::betas::Betas;
 use super::blocks::cache_control;
 use super::checks::{
     Invalid, boolean, dictionary, fail, integer, list, literal, object, only, optional, required,
@@ -28,28 +29,51 @@ impl Thinking {
     }
 }
 
-/// `tools`: custom tool definitions. Returns their names.
-pub(super) fn tools(value: &Value) -> Result<Vec<&str>, Invalid> {
+/// The names of the custom tools a request declares.
+#[derive(Debug, Default)]
+pub(super) struct Tools<'a> {
+    pub names: Vec<&'a str>,
+    /// Those declared with `defer_loading: true`.
+    pub deferred: Vec<&'a str>,
+}
+
+const TOOL_FIELDS: &[&str] = &[
+    "type",
+    "name",
+    "description",
+    "input_schema",
+    "cache_control",
+    "strict",
+];
+
+const ADVANCED_TOOL_FIELDS: &[&str] = &[
+    "type",
+    "name",
+    "description",
+    "input_schema",
+    "cache_control",
+    "strict",
+    "defer_loading",
+    "input_examples",
+];
+
+/// `tools`: custom tool definitions; `defer_loading` and `input_examples` only under the
+/// advanced-tool-use beta.
+pub(super) fn tools(value: &Value, betas: Betas) -> Result<Tools<'_>, Invalid> {
     let at = Path::Root("tools");
-    let mut names: Vec<&str> = Vec::new();
+    let mut tools = Tools::default();
     for (index, tool) in list(at, value)?.iter().enumerate() {
         let at = at.index(index);
         let fields = object(at, tool)?;
         if let Some(kind) = optional(fields, "type") {
             literal(at.key("type"), kind, &["custom"])?;
         }
-        only(
-            at,
-            fields,
-            &[
-                "type",
-                "name",
-                "description",
-                "input_schema",
-                "cache_control",
-                "strict",
-            ],
-        )?;
+        let allowed = if betas.advanced_tool_use {
+            ADVANCED_TOOL_FIELDS
+        } else {
+            TOOL_FIELDS
+        };
+        only(at, fields, allowed)?;
         let name = string(at.key("name"), required(at, fields, "name")?)?;
         tool_name(at.key("name"), name)?;
         if let Some(description) = optional(fields, "description") {
@@ -66,12 +90,23 @@ pub(super) fn tools(value: &Value) -> Result<Vec<&str>, Invalid> {
             &["object"],
         )?;
         cache_control(at, fields)?;
-        if names.contains(&name) {
+        if let Some(examples) = optional(fields, "input_examples") {
+            let examples_at = at.key("input_examples");
+            for (index, example) in list(examples_at, examples)?.iter().enumerate() {
+                dictionary(examples_at.index(index), example)?;
+            }
+        }
+        if tools.names.contains(&name) {
             return Err(fail(at, "Tool names must be unique."));
         }
-        names.push(name);
+        tools.names.push(name);
+        if let Some(deferred) = optional(fields, "defer_loading")
+            && boolean(at.key("defer_loading"), deferred)?
+        {
+            tools.deferred.push(name);
+        }
     }
-    Ok(names)
+    Ok(tools)
 }
 
 /// `tool_choice`. Returns whether it forces tool use (`any` or `tool`).

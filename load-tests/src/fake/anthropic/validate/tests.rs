@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Endpoint, request};
+use super::{Betas, Endpoint, request};
 use crate::fake::anthropic::signature::thinking_signature;
 
 fn base() -> Value {
@@ -25,14 +25,14 @@ fn with(changes: Value) -> Value {
 }
 
 fn refusal(body: &Value) -> String {
-    match request(body, Endpoint::Messages) {
+    match request(body, Endpoint::Messages, Betas::default()) {
         Ok(_) => panic!("accepted: {body}"),
         Err(invalid) => invalid.message,
     }
 }
 
 fn accepted(body: &Value) {
-    if let Err(invalid) = request(body, Endpoint::Messages) {
+    if let Err(invalid) = request(body, Endpoint::Messages, Betas::default()) {
         panic!("refused with {:?}: {body}", invalid.message);
     }
 }
@@ -242,13 +242,13 @@ fn thinking_rules() {
 fn count_tokens_takes_no_max_tokens() {
     let mut body = base();
     assert_eq!(
-        request(&body, Endpoint::CountTokens).map(|_| ()),
+        request(&body, Endpoint::CountTokens, Betas::default()).map(|_| ()),
         Err(super::Invalid::new(
             "max_tokens: Extra inputs are not permitted"
         ))
     );
     body.as_object_mut().map(|b| b.remove("max_tokens"));
-    assert!(request(&body, Endpoint::CountTokens).is_ok());
+    assert!(request(&body, Endpoint::CountTokens, Betas::default()).is_ok());
 }
 
 #[test]

@@ -42,6 +42,10 @@ pub(crate) struct ConverseRequest<'a> {
     pub messages: &'a [Value],
     pub system: &'a [Value],
     pub max_tokens: Option<u64>,
+    /// `inferenceConfig.stopSequences`.
+    pub stop_sequences: Vec<&'a str>,
+    /// `additionalModelResponseFieldPaths` asks for `/stop_sequence`.
+    pub wants_stop_sequence: bool,
 }
 
 /// Validates a parsed body. `minted` returns the reasoning signature the fake sent with the tool
@@ -62,9 +66,9 @@ pub(crate) fn request<'a>(
         Some(system) => blocks::system(system)?,
         None => &[],
     };
-    let max_tokens = match optional(fields, "inferenceConfig") {
+    let inference = match optional(fields, "inferenceConfig") {
         Some(config) => params::inference_config(config)?,
-        None => None,
+        None => params::Inference::default(),
     };
     let tool_config = match optional(fields, "toolConfig") {
         Some(config) => Some(params::tool_config(config)?),
@@ -76,10 +80,15 @@ pub(crate) fn request<'a>(
     };
     params::settings(fields)?;
     conversation::check(messages, tool_config.is_some(), reasoning, minted)?;
+    let wants_stop_sequence = optional(fields, "additionalModelResponseFieldPaths")
+        .and_then(Value::as_array)
+        .is_some_and(|paths| paths.iter().any(|path| path == "/stop_sequence"));
     Ok(ConverseRequest {
         messages,
         system,
-        max_tokens,
+        max_tokens: inference.max_tokens,
+        stop_sequences: inference.stop_sequences,
+        wants_stop_sequence,
     })
 }
 

@@ -18,8 +18,15 @@ use crate::fake::validate::Path;
 
 const MAX_STOP_SEQUENCES: usize = 4;
 
-/// `inferenceConfig`; returns `maxTokens` when set.
-pub(super) fn inference_config(value: &Value) -> Checked<Option<u64>> {
+/// What the answer depends on in `inferenceConfig`.
+#[derive(Debug, Default)]
+pub(super) struct Inference<'a> {
+    pub max_tokens: Option<u64>,
+    pub stop_sequences: Vec<&'a str>,
+}
+
+/// `inferenceConfig`; returns `maxTokens` and `stopSequences` when set.
+pub(super) fn inference_config(value: &Value) -> Checked<Inference<'_>> {
     let at = Path::Root("inferenceConfig");
     let fields = object(at, value)?;
     only(
@@ -37,6 +44,7 @@ pub(super) fn inference_config(value: &Value) -> Checked<Option<u64>> {
     if let Some(top_p) = optional(fields, "topP") {
         number(at.key("topP"), top_p, 0.0, 1.0)?;
     }
+    let mut stop_sequences = Vec::new();
     if let Some(stops) = optional(fields, "stopSequences") {
         let stops_at = at.key("stopSequences");
         let stops = array(stops_at, stops)?;
@@ -48,10 +56,13 @@ pub(super) fn inference_config(value: &Value) -> Checked<Option<u64>> {
             ));
         }
         for (index, stop) in stops.iter().enumerate() {
-            length(stops_at.index(index), stop, 1, usize::MAX)?;
+            stop_sequences.push(length(stops_at.index(index), stop, 1, usize::MAX)?);
         }
     }
-    Ok(max_tokens.and_then(|max| u64::try_from(max).ok()))
+    Ok(Inference {
+        max_tokens: max_tokens.and_then(|max| u64::try_from(max).ok()),
+        stop_sequences,
+    })
 }
 
 /// `toolConfig`; returns the names of the tools it defines.

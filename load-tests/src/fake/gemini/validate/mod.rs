@@ -46,6 +46,8 @@ pub(crate) struct GenerateRequest<'a> {
     pub system: Option<&'a Value>,
     pub contents: &'a [Value],
     pub settings: Settings,
+    /// `generationConfig.stopSequences`.
+    pub stop_sequences: Vec<&'a str>,
 }
 
 /// Validates a `GenerateContentRequest` body. With `issued`, history thought signatures are
@@ -82,6 +84,7 @@ pub(crate) fn count_tokens(body: &Value) -> Result<GenerateRequest<'_>, Invalid>
                 system: None,
                 contents,
                 settings: Settings::default(),
+                stop_sequences: Vec::new(),
             })
         }
     }
@@ -146,9 +149,16 @@ fn request<'a>(
         string(at.key("cached_content"), cached)?;
     }
     conversation::check(contents, issued)?;
+    let stop_sequences = fields
+        .get("generation_config")
+        .and_then(|config| get(config, "stop_sequences"))
+        .and_then(Value::as_array)
+        .map(|stops| stops.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     Ok(GenerateRequest {
         system,
         contents,
         settings,
+        stop_sequences,
     })
 }
