@@ -17,6 +17,8 @@ mod lifecycle;
 mod limits;
 mod logs;
 mod matrix;
+mod responses;
 mod routing;
 mod sdk;
+mod stop_sequences;
 mod streaming;

@@ -1,5 +1,5 @@
-//! The translation matrix: every client protocol × every upstream provider kind, streaming and
-//! not, for plain text, a system prompt, a multi-turn conversation, a tool-call round trip and
+//! The translation matrix: every client protocol × every upstream provider kind (OpenAI
+//! speaking Chat Completions and, `api: responses`, the Responses API), streaming and not, for plain text, a system prompt, a multi-turn conversation, a tool-call round trip and
 //! usage. The fake upstream is strict about its own wire format, so a translation bug fails here.
 
 use serde_json::{Value, json};
@@ -18,6 +18,7 @@ enum ClientKind {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum UpstreamKind {
     OpenAi,
+    Responses,
     Anthropic,
     Gemini,
     Bedrock,
@@ -29,8 +30,9 @@ const CLIENTS: [ClientKind; 4] = [
     ClientKind::Anthropic,
     ClientKind::Gemini,
 ];
-const UPSTREAMS: [UpstreamKind; 4] = [
+const UPSTREAMS: [UpstreamKind; 5] = [
     UpstreamKind::OpenAi,
+    UpstreamKind::Responses,
     UpstreamKind::Anthropic,
     UpstreamKind::Gemini,
     UpstreamKind::Bedrock,
@@ -66,6 +68,11 @@ struct Seen {
 fn gateway_for(upstream: UpstreamKind, fake: &FakeProvider) -> Gateway {
     let (provider, base_url, credentials) = match upstream {
         UpstreamKind::OpenAi => ("openai", fake.base_url(), "api_key: sk-upstream-secret"),
+        UpstreamKind::Responses => (
+            "openai",
+            fake.base_url(),
+            "api_key: sk-upstream-secret\n    api: responses",
+        ),
         UpstreamKind::Anthropic => (
             "anthropic",
             format!("http://{}", fake.addr()),
@@ -728,6 +735,18 @@ async fn plain_text_with_system_prompt(
             );
             assert_eq!(upstream_body["messages"][1]["role"], "user", "{cell}");
         }
+        // A Responses client's request goes up as sent; others become input items.
+        UpstreamKind::Responses => {
+            assert_eq!(upstream_request.path, "/v1/responses", "{cell}");
+            let system = &upstream_body["input"][0];
+            let native = upstream_body
+                .get("instructions")
+                .is_some_and(|value| value == SYSTEM);
+            assert!(
+                native || (system["role"] == "system" && system.to_string().contains(SYSTEM)),
+                "{cell}: {upstream_body}"
+            );
+        }
         UpstreamKind::Gemini => {
             assert_eq!(
                 upstream_body["systemInstruction"]["parts"][0]["text"], SYSTEM,
@@ -773,6 +792,7 @@ async fn multi_turn(
     let messages = body["messages"]
         .as_array()
         .or_else(|| body["contents"].as_array())
+        .or_else(|| body["input"].as_array())
         .cloned()
         .unwrap_or_default();
     let roles: Vec<&str> = messages
