@@ -6,8 +6,10 @@
 //! `stream` modules, each converting to and from the canonical model only:
 //!
 //! OpenAI Responses clients map like OpenAI Chat (`instructions` → system, `function_call` /
-//! `function_call_output` items → tool calls and results, `text.format` → response format,
-//! `reasoning.effort` → reasoning effort); see `openai_responses::request`.
+//! `function_call_output` items → tool calls and results, `namespace` tools → plain tools named
+//! `<namespace>__<name>` whose calls go back namespaced, `text.format` → response format,
+//! `reasoning.effort` → reasoning effort); see `openai_responses::request`. To an OpenAI channel
+//! with `api: responses` their request passes unchanged instead (`openai_responses::upstream`).
 //!
 //! | concept | OpenAI Chat | Anthropic Messages |
 //! |---|---|---|
@@ -20,15 +22,17 @@
 //! | images | `image_url` (URL or data URL) | `image` block (base64 or url source) |
 //! | JSON mode / schema | `response_format` | `output_config.format` (json_schema; JSON mode → object schema) |
 //! | stop sequences, max tokens | `stop`, `max_completion_tokens`/`max_tokens` | `stop_sequences`, `max_tokens` (required; channel default) |
+//! | mid-conversation system | `system`/`developer` message in place | `role: "system"` message (beta), else joins `system` |
 //! | reasoning | `reasoning_effort` | `thinking` (budget) / `output_config.effort`; signed blocks round-trip |
 //! | prompt caching | automatic | `cache_control` → canonical cache points |
-//! | finish reason | `stop`/`length`/`tool_calls`/`content_filter` | `end_turn`/`max_tokens`/`tool_use`/`refusal` |
+//! | finish reason | `stop`/`length`/`tool_calls`/`content_filter` | `end_turn`/`stop_sequence` (+ the sequence)/`max_tokens`/`tool_use`/`refusal` |
 //! | usage | `prompt_tokens` includes cache | `input_tokens` excludes cache |
 //!
-//! What a target cannot express is refused with a 400 naming the field (`n > 1`, penalties and
-//! `seed` to Anthropic; OpenAI-only parameters such as `logprobs` to Anthropic; Anthropic server
-//! tools to OpenAI), never dropped silently. Advisory fields (`store`, `service_tier`,
-//! `prompt_cache_key`, …) are ignored by targets that have no such notion.
+//! What a target cannot run after that mapping — hosted tools, parameters with no equivalent
+//! (`n > 1`, penalties, `seed`, `logprobs`), one provider's context hints, server-side state — is
+//! dropped or refused by one rule, in [`fit`]; what is dropped is named in the answer's
+//! `x-switchboard-dropped` header, never dropped silently. Errors are rendered with a (status,
+//! type) pair the client's protocol documents (each protocol's `error` module).
 
 pub mod anthropic;
 pub mod fit;
