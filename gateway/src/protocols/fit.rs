@@ -249,6 +249,29 @@ impl Fit {
         kept
     }
 
+    /// The text of a tool result for a target that takes results as text: its text parts, and
+    /// what its parts of another family become (`tool_reference` → a sentence); other parts
+    /// (images) are not carried. `field` locates the result in the client's request.
+    pub fn result_text(
+        &mut self,
+        field: &str,
+        content: &[ContentPart],
+    ) -> Result<String, GatewayError> {
+        let mut text = String::new();
+        for part in content {
+            match part {
+                ContentPart::Text(piece) => text.push_str(piece),
+                ContentPart::Opaque { family, value } => {
+                    if let Some(piece) = self.foreign_part(field, *family, value)? {
+                        text.push_str(&piece);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(text)
+    }
+
     /// Refuses what only OpenAI and Gemini express: several answers, penalties, a seed.
     pub fn openai_only_sampling(&mut self, request: &ChatRequest) -> Result<(), GatewayError> {
         if request.sampling.n.is_some_and(|n| n > 1) {

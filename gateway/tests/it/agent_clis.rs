@@ -109,6 +109,34 @@ async fn run(mut command: Command, limit: Duration) -> (bool, String, String) {
     )
 }
 
+/// Runs the agent and checks the task was done: the tool wrote the file, the closing answer was
+/// printed, and each of the two model turns was one upstream request.
+async fn finished(
+    command: Command,
+    work: &Path,
+    provider: &str,
+    fake: &FakeProvider,
+    gateway: &Gateway,
+) {
+    let (ok, stdout, stderr) = run(command, Duration::from_secs(120)).await;
+    let written = std::fs::read_to_string(work.join("proof.txt")).unwrap_or_default();
+    assert!(
+        ok && written == "switchboard",
+        "{provider}: the tool ran ({written:?}):\n{stdout}\n{stderr}\n{}",
+        gateway.logs()
+    );
+    assert!(
+        stdout.contains("Wrote proof.txt for you."),
+        "{provider}:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "{provider}: one upstream request per model turn:\n{}",
+        gateway.logs()
+    );
+}
+
 /// The two answers of a one-tool task: write the file, then say so.
 fn script(fake: &FakeProvider, tool: &str, arguments: &str) {
     fake.push(Behaviour {
@@ -164,23 +192,7 @@ stream_max_retries = 0
             .env("CODEX_HOME", home.path())
             .env("SWITCHBOARD_TEST_KEY", KEY)
             .env_remove("OPENAI_API_KEY");
-        let (ok, stdout, stderr) = run(command, Duration::from_secs(120)).await;
-        let written = std::fs::read_to_string(work.path().join("proof.txt")).unwrap_or_default();
-        assert!(
-            ok && written == "switchboard",
-            "{provider}: the tool ran ({written:?}):\n{stdout}\n{stderr}\n{}",
-            gateway.logs()
-        );
-        assert!(
-            stdout.contains("Wrote proof.txt for you."),
-            "{provider}:\n{stdout}\n{stderr}"
-        );
-        assert_eq!(
-            fake.requests().len(),
-            2,
-            "{provider}: one upstream request per model turn:\n{}",
-            gateway.logs()
-        );
+        finished(command, work.path(), provider, &fake, &gateway).await;
     }
 }
 
@@ -215,22 +227,6 @@ async fn claude_code_runs_a_tool_through_the_gateway() {
             .env("DISABLE_TELEMETRY", "1")
             .env("DISABLE_AUTOUPDATER", "1")
             .env("IS_SANDBOX", "1");
-        let (ok, stdout, stderr) = run(command, Duration::from_secs(120)).await;
-        let written = std::fs::read_to_string(work.path().join("proof.txt")).unwrap_or_default();
-        assert!(
-            ok && written == "switchboard",
-            "{provider}: the tool ran ({written:?}):\n{stdout}\n{stderr}\n{}",
-            gateway.logs()
-        );
-        assert!(
-            stdout.contains("Wrote proof.txt for you."),
-            "{provider}:\n{stdout}\n{stderr}"
-        );
-        assert_eq!(
-            fake.requests().len(),
-            2,
-            "{provider}: one upstream request per model turn:\n{}",
-            gateway.logs()
-        );
+        finished(command, work.path(), provider, &fake, &gateway).await;
     }
 }

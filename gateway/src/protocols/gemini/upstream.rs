@@ -193,19 +193,8 @@ fn encode_messages(
                     let name = call_names.get(call_id.as_str()).copied().ok_or_else(|| {
                         invalid(format!("messages[{index}]"), format!("tool result `{call_id}` answers no earlier tool call; Gemini needs the function name"))
                     })?;
-                    let mut text = String::new();
-                    for part in content {
-                        match part {
-                            ContentPart::Text(piece) => text.push_str(piece),
-                            ContentPart::Opaque { family, value } => {
-                                let field = format!("messages[{index}].content");
-                                if let Some(piece) = fit.foreign_part(&field, *family, value)? {
-                                    text.push_str(&piece);
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
+                    let field = format!("messages[{index}].content");
+                    let text = fit.result_text(&field, content)?;
                     let response = match serde_json::from_str::<Value>(&text) {
                         Ok(Value::Object(object)) if !is_error => Value::Object(object),
                         _ if *is_error => json!({"error": text}),

@@ -194,18 +194,7 @@ fn encode_message(
                 call_id, content, ..
             } => {
                 flush(&mut parts, input);
-                let mut output = String::new();
-                for inner in content {
-                    match inner {
-                        ContentPart::Text(text) => output.push_str(text),
-                        ContentPart::Opaque { family, value } => {
-                            if let Some(text) = fit.foreign_part(&field, *family, value)? {
-                                output.push_str(&text);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+                let output = fit.result_text(&field, content)?;
                 input.push(
                     json!({"type": "function_call_output", "call_id": call_id, "output": output}),
                 );

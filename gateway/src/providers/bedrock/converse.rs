@@ -230,19 +230,8 @@ fn encode_parts(
                 content,
                 is_error,
             } => {
-                let mut text = String::new();
-                for part in content {
-                    match part {
-                        ContentPart::Text(piece) => text.push_str(piece),
-                        ContentPart::Opaque { family, value } => {
-                            let field = format!("messages[{index}].content");
-                            if let Some(piece) = fit.foreign_part(&field, *family, value)? {
-                                text.push_str(&piece);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+                let field = format!("messages[{index}].content");
+                let text = fit.result_text(&field, content)?;
                 let mut result = json!({"toolUseId": sanitize_id(call_id), "content": [{"text": if text.is_empty() { " " } else { &text }}]});
                 if *is_error {
                     result["status"] = "error".into();
