@@ -54,6 +54,13 @@ const ADVISORY: &[&str] = &[
 /// every other target.
 const CONTEXT_HINTS: &[&str] = &["context_management", "container", "cache_control"];
 
+/// Extension fields that name state kept by the client's own provider: no other target can
+/// answer without it, so they are always refused, with why.
+const SERVER_STATE: &[(&str, &str)] = &[(
+    "cachedContent",
+    "it names context cached by Google, which only a Gemini channel can read",
+)];
+
 /// One attempt's fit: the rule in force and what the upstream request left out.
 pub struct Fit {
     policy: UnsupportedPolicy,
@@ -157,6 +164,9 @@ impl Fit {
                 self.left_out(key);
                 continue;
             }
+            if let Some((_, why)) = SERVER_STATE.iter().find(|(field, _)| *field == key) {
+                return Err(self.required(key, why));
+            }
             if key == "tools" {
                 self.hosted_tools(value)?;
                 continue;
@@ -182,9 +192,12 @@ impl Fit {
     /// Hosted (server-side) tools kept verbatim in `extensions["tools"]`.
     fn hosted_tools(&mut self, tools: &Value) -> Result<(), GatewayError> {
         for tool in tools.as_array().into_iter().flatten() {
+            // OpenAI and Anthropic tag hosted tools with a `type`; Gemini's are one key each
+            // (`{"googleSearch": {}}`).
             let kind = tool
                 .get("type")
                 .and_then(Value::as_str)
+                .or_else(|| tool.as_object()?.keys().next().map(String::as_str))
                 .unwrap_or("unknown");
             let label = format!("tools.{kind}");
             let why = "it is a tool the provider runs itself, which this target cannot run";
@@ -250,8 +263,8 @@ impl Fit {
     }
 
     /// The text of a tool result for a target that takes results as text: its text parts, and
-    /// what its parts of another family become (`tool_reference` → a sentence); other parts
-    /// (images) are not carried. `field` locates the result in the client's request.
+    /// what its parts of another family become (`tool_reference` → a sentence); images are left
+    /// out (and named). `field` locates the result in the client's request.
     pub fn result_text(
         &mut self,
         field: &str,
@@ -266,6 +279,7 @@ impl Fit {
                         text.push_str(&piece);
                     }
                 }
+                ContentPart::Image { .. } => self.left_out("messages.tool_result.image"),
                 _ => {}
             }
         }
@@ -426,6 +440,34 @@ mod tests {
         );
         let error = refuse.openai_only_sampling(&request).expect_err("refused");
         assert_eq!(error.param.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn gemini_hosted_tools_are_named_by_their_key_and_cached_content_is_refused() {
+        let mut request = ChatRequest {
+            extension_family: Family::Gemini,
+            ..ChatRequest::default()
+        };
+        request
+            .extensions
+            .insert("tools".into(), json!([{"googleSearch": {}}]));
+        let mut fit = Fit::new(
+            UnsupportedPolicy::Drop,
+            Some(Family::OpenAi),
+            "an OpenAI model",
+        );
+        fit.foreign(&request).expect("dropped");
+        assert_eq!(fit.into_dropped(), ["tools.googleSearch"]);
+        request
+            .extensions
+            .insert("cachedContent".into(), json!("cachedContents/abc"));
+        let mut fit = Fit::new(
+            UnsupportedPolicy::Drop,
+            Some(Family::OpenAi),
+            "an OpenAI model",
+        );
+        let error = fit.foreign(&request).expect_err("refused");
+        assert_eq!(error.param.as_deref(), Some("cachedContent"));
     }
 
     #[test]

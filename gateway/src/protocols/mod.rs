@@ -156,11 +156,13 @@ impl ClientProtocol {
 
     /// The protocol a request to `path` speaks, for answers given before a handler runs
     /// (unknown URLs, wrong methods, oversized headers): Anthropic under `/v1/messages`, Gemini
-    /// under `/v1beta/`, OpenAI elsewhere.
+    /// under `/v1beta/` and for `/v1/models/{model}:{action}`, OpenAI elsewhere.
     pub fn for_path(path: &str) -> ClientProtocol {
         if path.starts_with("/v1/messages") {
             ClientProtocol::Anthropic
-        } else if path.starts_with("/v1beta/") {
+        } else if path.starts_with("/v1beta/")
+            || (path.starts_with("/v1/models/") && path.contains(':'))
+        {
             ClientProtocol::Gemini {
                 stream: false,
                 sse: false,

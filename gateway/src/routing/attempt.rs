@@ -6,9 +6,11 @@
 //!   event) moves on to the next candidate, within the request's overall deadline.
 //! - A non-retryable failure (400, 401, 403, 404, 422 …) is returned at once: another channel
 //!   would refuse the same request.
-//! - A request the channel's provider cannot translate (a content part with no equivalent, a
-//!   parameter refused by the `unsupported` rule) moves on too, without counting against the
-//!   channel: another provider may take it. If none does, the last refusal is returned.
+//! - A channel whose provider cannot take the request (a content part with no equivalent, a
+//!   parameter refused by the `unsupported` rule, an operation it lacks) is skipped before
+//!   anything is sent, without counting as an attempt or against the channel: another provider
+//!   may take it. Only when no channel could even be tried is the first such refusal returned;
+//!   otherwise the last real upstream failure is.
 //! - A non-streaming attempt commits when its whole body has been parsed; a streaming attempt
 //!   commits when its first canonical event has been parsed. After that nothing is retried: a
 //!   stream that breaks later ends with the client protocol's error event.
@@ -33,6 +35,7 @@ use crate::error::{ErrorKind, GatewayError};
 use crate::protocols::fit::Fit;
 use crate::providers::{
     self, HttpProvider, ProviderKind, StreamDecoder, StreamFraming, UpstreamFailure,
+    UpstreamRequest,
 };
 use crate::telemetry::metrics;
 
@@ -84,9 +87,20 @@ pub async fn run(
     deadline: Instant,
 ) -> Result<Served, Exhausted> {
     let mut last_failure: Option<UpstreamFailure> = None;
+    // Why the first channel that could not take the request refused it; returned only when no
+    // channel was even tried.
+    let mut refusal: Option<GatewayError> = None;
     let mut attempts = 0;
     for route in routes {
         let channel = &route.channel;
+        let prepared = match prepare(&route, operation) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                tracing::debug!(channel = %channel.name, error = %error, "channel cannot take this request");
+                refusal.get_or_insert(error);
+                continue;
+            }
+        };
         // Cooling channels come last, so reaching one means nothing healthy is left: wait for its
         // recovery if the deadline allows, rather than failing at once.
         if let Some(wait) = app.health.cooling_remaining(channel.index)
@@ -116,7 +130,9 @@ pub async fn run(
         let span = info_span!("attempt", channel = %channel.name, provider = channel.kind.as_str(), attempt = attempts);
         let started = Instant::now();
         let in_flight = app.health.begin(channel.index);
-        let outcome = attempt(&route, operation, remaining).instrument(span).await;
+        let outcome = attempt(&route, prepared, operation, remaining)
+            .instrument(span)
+            .await;
         match outcome {
             Ok((answer, translation)) => {
                 app.health.record_success(channel.index, started.elapsed());
@@ -171,9 +187,10 @@ pub async fn run(
             }
         }
     }
-    let error = match last_failure {
-        Some(failure) => failure.error,
-        None => GatewayError::new(
+    let error = match (last_failure, refusal) {
+        (Some(failure), _) => failure.error,
+        (None, Some(refusal)) => refusal,
+        (None, None) => GatewayError::new(
             ErrorKind::GatewayTimeout,
             "the request's deadline passed before any channel answered",
         ),
@@ -181,51 +198,43 @@ pub async fn run(
     Err(Exhausted { error, attempts })
 }
 
-/// One attempt: the answer and what its upstream request left out, or how it failed.
-async fn attempt(
-    route: &Route,
-    operation: Operation<'_>,
-    remaining: Duration,
-) -> Result<(Answer, Translation), UpstreamFailure> {
+/// A request built for one channel and ready to go, or the mock provider's turn.
+enum Prepared {
+    Mock,
+    Http(Box<HttpAttempt>),
+}
+
+/// What an HTTP attempt sends and how it reads the answer.
+struct HttpAttempt {
+    provider: &'static dyn HttpProvider,
+    upstream: UpstreamRequest,
+    stream: bool,
+    translation: Translation,
+}
+
+/// Builds the upstream request for `route`. Fails — before anything is sent — when the channel's
+/// provider cannot take the request: it lacks the operation, or the `unsupported` rule refuses
+/// something in it. The next candidate may take it.
+fn prepare(route: &Route, operation: Operation<'_>) -> Result<Prepared, GatewayError> {
     let channel = &route.channel;
     let upstream_model = &*route.upstream_model;
-    let refuse = |error: GatewayError| UpstreamFailure {
-        error,
-        retryable: false,
-        channel_fault: false,
-    };
-    // A request this channel cannot take may still suit the next one.
-    let unfit = |error: GatewayError| UpstreamFailure {
-        error,
-        retryable: true,
-        channel_fault: false,
-    };
     let provider = match (
         channel.kind,
         providers::http_provider(channel.kind, channel.api),
     ) {
-        (ProviderKind::Mock, _) => {
-            let answer = mock_answer(&channel.mock, operation, upstream_model).await;
-            return Ok((answer, Translation::default()));
-        }
+        (ProviderKind::Mock, _) => return Ok(Prepared::Mock),
         (_, Some(provider)) => provider,
         (kind, None) => {
             let message = format!("provider `{}` has no HTTP adapter", kind.as_str());
-            return Err(refuse(GatewayError::new(ErrorKind::Internal, message)));
+            return Err(GatewayError::new(ErrorKind::Internal, message));
         }
     };
     let missing_endpoint = || {
-        // Another channel for the model may offer what this provider does not.
-        let message = format!(
+        GatewayError::invalid(format!(
             "channel `{}` ({}) does not offer this operation",
             channel.name,
             channel.kind.as_str()
-        );
-        UpstreamFailure {
-            error: GatewayError::invalid(message),
-            retryable: true,
-            channel_fault: false,
-        }
+        ))
     };
     let mut translation = Translation::default();
     let (upstream, stream) = match operation {
@@ -239,9 +248,8 @@ async fn attempt(
             let (family, target) = provider.target();
             let policy = request.unsupported.unwrap_or(channel.unsupported);
             let mut fit = Fit::new(policy, family, target);
-            let upstream = provider
-                .build_request(channel, request, upstream_model, endpoint, &mut fit)
-                .map_err(unfit)?;
+            let upstream =
+                provider.build_request(channel, request, upstream_model, endpoint, &mut fit)?;
             translation.native = fit.native();
             translation.dropped = fit.into_dropped();
             (upstream, request.stream)
@@ -251,10 +259,41 @@ async fn attempt(
                 .embeddings_endpoint
                 .as_ref()
                 .ok_or_else(missing_endpoint)?;
-            let upstream = provider
-                .build_embeddings_request(channel, request, upstream_model, endpoint)
-                .map_err(unfit)?;
+            let upstream =
+                provider.build_embeddings_request(channel, request, upstream_model, endpoint)?;
             (upstream, false)
+        }
+    };
+    Ok(Prepared::Http(Box::new(HttpAttempt {
+        provider,
+        upstream,
+        stream,
+        translation,
+    })))
+}
+
+/// One attempt: the answer and how its request was translated, or how it failed.
+async fn attempt(
+    route: &Route,
+    prepared: Prepared,
+    operation: Operation<'_>,
+    remaining: Duration,
+) -> Result<(Answer, Translation), UpstreamFailure> {
+    let channel = &route.channel;
+    let upstream_model = &*route.upstream_model;
+    let (provider, upstream, stream, translation) = match prepared {
+        Prepared::Mock => {
+            let answer = mock_answer(&channel.mock, operation, upstream_model).await;
+            return Ok((answer, Translation::default()));
+        }
+        Prepared::Http(http) => {
+            let HttpAttempt {
+                provider,
+                upstream,
+                stream,
+                translation,
+            } = *http;
+            (provider, upstream, stream, translation)
         }
     };
     let first_byte = channel.timeouts.first_byte.min(remaining);

@@ -184,7 +184,7 @@ impl Health {
                 tracing::warn!(
                     channel = %health.name,
                     cooldown_s = shared.open_for.as_secs_f64(),
-                    "circuit opened: another gateway node took the channel out of rotation"
+                    "circuit opened: the cluster has the channel out of rotation"
                 );
             }
             return;
@@ -298,9 +298,14 @@ impl Health {
             && error_rate.is_none_or(|rate| rate < self.settings.error_rate_threshold)
         {
             health.cooling_until_ms.store(0, Ordering::Relaxed);
-            if health.open.swap(false, Ordering::Relaxed) {
-                tracing::warn!(channel = %health.name, "circuit closed: the channel answered again and is back in rotation");
-            }
+        }
+        // However it opened (failures, error rate, another node), the circuit is closed once the
+        // channel answers and no cool-down holds it out any more.
+        if health.open.load(Ordering::Relaxed)
+            && health.cooling_until_ms.load(Ordering::Relaxed) <= self.now_ms()
+            && health.open.swap(false, Ordering::Relaxed)
+        {
+            tracing::warn!(channel = %health.name, "circuit closed: the channel answered again and is back in rotation");
         }
     }
 
@@ -457,6 +462,26 @@ mod tests {
 
     fn names(count: usize) -> Vec<String> {
         (0..count).map(|index| format!("channel-{index}")).collect()
+    }
+
+    /// A circuit opened by the error rate closes (and says so once) at the first success after
+    /// its cool-down, even while the window's rate is still high.
+    #[test]
+    fn a_circuit_opened_by_the_error_rate_closes_after_its_cool_down() {
+        let settings = CircuitSettings {
+            failure_threshold: 100,
+            cooldown: Duration::from_millis(1),
+            error_rate_threshold: 0.5,
+            window: 2,
+        };
+        let health = Health::new(names(1), settings);
+        health.record_failure(0, "boom", Duration::from_millis(1));
+        health.record_failure(0, "boom", Duration::from_millis(1));
+        assert!(health.channels[0].open.load(Ordering::Relaxed), "opened");
+        std::thread::sleep(Duration::from_millis(5));
+        health.record_success(0, Duration::from_millis(1));
+        assert!(!health.channels[0].open.load(Ordering::Relaxed), "closed");
+        assert!(health.is_healthy(0));
     }
 
     #[test]

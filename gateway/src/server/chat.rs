@@ -230,6 +230,9 @@ pub async fn serve_chat(
         };
         decorate(response.headers_mut(), &context);
         response
+            .extensions_mut()
+            .insert(super::routes::AccessLogged);
+        response
     }
     .instrument(span)
     .await
@@ -248,7 +251,7 @@ async fn handle(
     context.tenant = principal.tenant.as_ref().map(|tenant| tenant.name.clone());
 
     let bytes = body::read(body, headers, &snapshot.server).await?;
-    let payload = match context.protocol {
+    let mut payload = match context.protocol {
         ClientProtocol::OpenAiEmbeddings => Payload::Embeddings(openai_embeddings::decode(&bytes)?),
         protocol => {
             let mut request = protocol.decode(&bytes, &context.path_model)?;
@@ -315,6 +318,9 @@ async fn handle(
     }
     context.model = model.to_owned();
     tracing::Span::current().record("model", model);
+    let speaks_responses = routes
+        .iter()
+        .any(|route| route.channel.api == crate::providers::UpstreamApi::Responses);
 
     // Limits and budgets, in one shared-state call, with estimates priced at the dearest
     // channel that may serve the request.
@@ -350,6 +356,12 @@ async fn handle(
         context.budget_remaining = admission.budget_remaining;
     }
 
+    // The client's own body is kept only for a channel that can take it as it is.
+    if let Payload::Chat(request) = &mut payload
+        && !speaks_responses
+    {
+        request.native = None;
+    }
     let deadline = context.started + snapshot.server.request_timeout;
     let operation = match &payload {
         Payload::Chat(request) => Operation::Chat(request),
@@ -549,9 +561,7 @@ fn decorate(headers: &mut HeaderMap, context: &Context) {
             HeaderValue::from(context.attempts),
         );
     }
-    if !context.dropped.is_empty()
-        && let Ok(dropped) = HeaderValue::from_str(&context.dropped.join(", "))
-    {
+    if let Some(dropped) = dropped_header(&context.dropped) {
         headers.insert(HeaderName::from_static("x-switchboard-dropped"), dropped);
     }
     const NAMES: [[&str; 3]; 2] = [
@@ -588,6 +598,35 @@ fn decorate(headers: &mut HeaderMap, context: &Context) {
             headers.insert(HeaderName::from_static(names[2]), reset);
         }
     }
+}
+
+/// The longest `x-switchboard-dropped` value: beyond it the rest is counted, so that a client
+/// with hundreds of deferred tools cannot grow a header past a proxy's buffers.
+const MAX_DROPPED_HEADER: usize = 1024;
+
+/// `x-switchboard-dropped`: the labels, comma-separated, with any byte a header cannot carry
+/// (labels may hold a client's tool names) replaced by `_`.
+fn dropped_header(labels: &[String]) -> Option<HeaderValue> {
+    if labels.is_empty() {
+        return None;
+    }
+    let mut value = String::new();
+    for (index, label) in labels.iter().enumerate() {
+        let clean: String = label
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+            .collect();
+        if value.len() + clean.len() + 2 > MAX_DROPPED_HEADER {
+            let separator = if value.is_empty() { "" } else { ", " };
+            value.push_str(&format!("{separator}+{} more", labels.len() - index));
+            break;
+        }
+        if !value.is_empty() {
+            value.push_str(", ");
+        }
+        value.push_str(&clean);
+    }
+    HeaderValue::from_str(&value).ok()
 }
 
 /// OpenAI writes reset times as Go durations: `12ms`, `1.5s`, `6m0s`.
@@ -713,6 +752,21 @@ impl Drop for ClientStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropped_labels_are_made_header_safe_and_capped() {
+        let labels = vec!["tools.données".to_owned(), "context_management".to_owned()];
+        assert_eq!(
+            dropped_header(&labels).expect("a header"),
+            "tools.donn_es, context_management"
+        );
+        let many: Vec<String> = (0..500).map(|index| format!("tools.Tool{index}")).collect();
+        let header = dropped_header(&many).expect("a header");
+        let text = header.to_str().expect("ascii");
+        assert!(text.len() <= MAX_DROPPED_HEADER + 16, "{}", text.len());
+        assert!(text.ends_with("more"), "{text}");
+        assert!(dropped_header(&[]).is_none());
+    }
 
     #[test]
     fn reset_durations_read_like_openai_ones() {

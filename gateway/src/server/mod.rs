@@ -4,8 +4,9 @@
 //! path needs: `TCP_NODELAY` on every accepted socket (without it keep-alive responses can wait
 //! ~40 ms on a delayed ACK), a header read timeout against slow clients, header blocks over
 //! `server.max_header_bytes` refused with 431 in the caller's protocol (the parser lets them
-//! through to the router, up to eight times the limit), and a graceful shutdown that lets
-//! in-flight requests and streams finish within a grace period.
+//! through to the router up to eight times the limit or ~400 KiB, whichever is more, and up to
+//! 100 header fields), and a graceful shutdown that lets in-flight requests and streams finish
+//! within a grace period.
 
 mod body;
 mod chat;
@@ -41,16 +42,14 @@ pub async fn serve(
     let router = router(app.clone());
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // The parser takes header blocks well past `max_header_bytes`, so that the router can refuse
-    // them with a 431 in the caller's protocol; beyond this cap the parser refuses them itself
-    // (a bare 431, never served).
+    // them with a 431 in the caller's protocol; beyond this cap (or beyond 100 header fields,
+    // which hyper parses on the stack) the parser refuses them itself: a bare 431, never served.
     let parse_cap = (8 * settings.max_header_bytes).max(PARSE_CAP_FLOOR);
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
         .max_buf_size(parse_cap)
-        // A header line takes at least a few bytes: many small headers are caught by size too.
-        .max_headers((settings.max_header_bytes / 8).max(100))
         .keep_alive(true);
     builder
         .http2()

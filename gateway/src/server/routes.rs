@@ -24,7 +24,10 @@ use crate::policy;
 use crate::protocols::{ClientProtocol, models};
 
 pub fn router(app: Arc<AppState>) -> Router {
-    let max_header_bytes = app.snapshot.load().server.max_header_bytes;
+    let edge = Edge {
+        max_header_bytes: app.snapshot.load().server.max_header_bytes,
+        access_log: app.access_log,
+    };
     Router::new()
         .route("/v1/chat/completions", post(openai_chat_completions))
         .route("/v1/responses", post(openai_responses))
@@ -49,26 +52,64 @@ pub fn router(app: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(move |request, next| {
-            limit_headers(max_header_bytes, request, next)
+            edge.handle(request, next)
         }))
         .with_state(app)
 }
 
-/// Refuses a request whose header block (request line and headers, as sent) is larger than
-/// `limit`, with 431 in the protocol its path belongs to; never serves it.
-async fn limit_headers(limit: usize, request: Request, next: Next) -> Response {
-    let size = header_block_size(&request);
-    if size <= limit {
-        return next.run(request).await;
+/// Marks a response whose request has written its own access line (the model endpoints, with
+/// key, model, channel and tokens).
+#[derive(Clone, Copy)]
+pub struct AccessLogged;
+
+/// What every request meets before and after its handler.
+#[derive(Clone, Copy)]
+struct Edge {
+    max_header_bytes: usize,
+    access_log: bool,
+}
+
+impl Edge {
+    /// Refuses a header block (request line and headers, as sent) larger than
+    /// `max_header_bytes` with 431 in the protocol its path belongs to, never serving it; and
+    /// writes the access line of a request whose handler wrote none (`count_tokens`, model
+    /// lists, unknown URLs) — but for `/health`, `/ready` and `/metrics`, which load balancers
+    /// and scrapers poll.
+    async fn handle(self, request: Request, next: Next) -> Response {
+        let started = std::time::Instant::now();
+        let method = request.method().clone();
+        // A `Uri` clone shares its bytes: no copy of the path per request.
+        let uri = request.uri().clone();
+        let path = uri.path();
+        let size = header_block_size(&request);
+        let response = if size <= self.max_header_bytes {
+            next.run(request).await
+        } else {
+            let error = GatewayError::new(
+                ErrorKind::HeadersTooLarge,
+                format!(
+                    "The request's headers take {size} bytes, more than this gateway's limit of {} (server.max_header_bytes).",
+                    self.max_header_bytes
+                ),
+            )
+            .with_code("request_header_fields_too_large");
+            ClientProtocol::for_path(path).error_response(&error)
+        };
+        if self.access_log
+            && response.extensions().get::<AccessLogged>().is_none()
+            && !matches!(path, "/health" | "/ready" | "/metrics")
+        {
+            tracing::info!(
+                target: "access",
+                method = %method,
+                path,
+                protocol = ClientProtocol::for_path(path).as_str(),
+                status = response.status().as_u16(),
+                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            );
+        }
+        response
     }
-    let error = GatewayError::new(
-        ErrorKind::HeadersTooLarge,
-        format!(
-            "The request's headers take {size} bytes, more than this gateway's limit of {limit} (server.max_header_bytes)."
-        ),
-    )
-    .with_code("request_header_fields_too_large");
-    ClientProtocol::for_path(request.uri().path()).error_response(&error)
 }
 
 /// The size of the request line and headers as HTTP/1.1 writes them.

@@ -533,13 +533,14 @@ api_keys:
 }
 
 /// A header block over `server.max_header_bytes` (32 KiB by default) is refused with 431 in the
-/// caller's protocol and never served: one 100 KB header, or many small ones.
+/// caller's protocol and never served: one 100 KB header, or many small ones (90 of 400 bytes,
+/// each far under the limit).
 #[tokio::test]
 async fn oversized_headers_are_refused_with_431_in_the_callers_shape() {
     let (fake, gateway) = gateway_with_fake().await;
     let big = "a".repeat(100 * 1024);
-    let many: Vec<(String, String)> = (0..2000)
-        .map(|index| (format!("x-filler-{index}"), "0123456789".to_owned()))
+    let many: Vec<(String, String)> = (0..90)
+        .map(|index| (format!("x-filler-{index}"), "0123456789".repeat(40)))
         .collect();
     let cases = [
         ("/v1/chat/completions", "one"),

@@ -73,6 +73,21 @@ async fn text_logs_have_no_colour_codes_and_one_access_line_per_request() {
     }
     assert!(access[1].contains("status=401"), "{}", access[1]);
     assert!(access[1].contains("error="), "{}", access[1]);
+    // Other endpoints get a line of their own, but for what load balancers poll.
+    for path in ["/v1/nowhere", "/health", "/ready"] {
+        let _ = client()
+            .get(gateway.url(path))
+            .send()
+            .await
+            .expect("request");
+    }
+    let unknown = lines(&gateway, "path=\"/v1/nowhere\"", 1).await;
+    assert!(unknown[0].contains("status=404"), "{unknown:?}");
+    assert!(
+        !gateway.logs().contains("path=\"/health\""),
+        "{}",
+        gateway.logs()
+    );
     let logs = gateway.logs();
     assert!(
         !logs.contains('\u{1b}'),

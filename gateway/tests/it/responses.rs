@@ -269,3 +269,52 @@ async fn chat_clients_reach_a_responses_channel() {
     assert!(stream.contains("\"finish_reason\":\"stop\""), "{stream}");
     assert!(stream.trim_end().ends_with("data: [DONE]"), "{stream}");
 }
+
+/// A channel that cannot take the request is skipped without counting as an attempt; when the
+/// one that could answers overloaded, the client hears that, not the other's refusal.
+#[tokio::test]
+async fn a_refusing_channel_does_not_hide_the_real_failure() {
+    let fake = FakeProvider::start().await;
+    let yaml = format!(
+        r#"
+channels:
+  - {{name: responses, provider: openai, api: responses, base_url: "{v1}", api_key: sk-up, priority: 0, models: [{{name: gpt-both, upstream: gpt-up}}]}}
+  - {{name: claude, provider: anthropic, base_url: "http://{addr}", api_key: sk-up, priority: 1, models: [{{name: gpt-both, upstream: claude-up}}]}}
+routing: {{strategy: failover}}
+roles: [{{name: all, models: ["*"]}}]
+api_keys: [{{name: tester, key: {KEY}, role: all}}]
+"#,
+        v1 = fake.base_url(),
+        addr = fake.addr()
+    );
+    let gateway = Gateway::start(&yaml);
+    let first = responses(
+        &gateway,
+        &json!({"model": "gpt-both", "input": "Start."}),
+        &[],
+    )
+    .await;
+    let first: Value = first.json().await.expect("json");
+    let id = first["id"].as_str().expect("id").to_owned();
+    fake.set_default(Behaviour::error(switchboard_load_tests::ErrorReply::new(
+        503,
+        "server_error",
+        "The engine is currently overloaded",
+    )));
+    let body = json!({"model": "gpt-both", "input": "Go on.", "previous_response_id": id});
+    let response = responses(&gateway, &body, &[]).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["x-switchboard-attempts"], "1");
+    let error: Value = response.json().await.expect("json");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("overloaded")),
+        "{error}"
+    );
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "the Anthropic channel was never called"
+    );
+}

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::wire::{KnownBlock, WireBlock, WireResponse, WireUsage};
-use crate::canonical::{ChatResponse, Choice, ContentPart, FinishReason, Usage};
+use crate::canonical::{ChatResponse, Choice, ContentPart, Family, FinishReason, Usage};
 use crate::error::{ErrorKind, GatewayError};
 
 pub fn decode(body: &[u8]) -> Result<ChatResponse, GatewayError> {
@@ -41,7 +41,7 @@ pub fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
-/// Blocks of a response; server-tool blocks the canonical model cannot carry are left out.
+/// Blocks of a response.
 pub fn decode_block(block: WireBlock) -> Option<ContentPart> {
     match block {
         WireBlock::Known(KnownBlock::Text { text, .. }) => Some(ContentPart::Text(text)),
@@ -66,8 +66,13 @@ pub fn decode_block(block: WireBlock) -> Option<ContentPart> {
         WireBlock::Known(KnownBlock::RedactedThinking { data }) => {
             Some(ContentPart::RedactedReasoning { data })
         }
-        WireBlock::Known(KnownBlock::Image { .. } | KnownBlock::ToolResult { .. })
-        | WireBlock::Other(_) => None,
+        // Server-tool calls and results (web search, code execution) and later block types:
+        // an Anthropic client gets them back as they came; the others have no such block.
+        WireBlock::Other(value) => Some(ContentPart::Opaque {
+            family: Family::Anthropic,
+            value,
+        }),
+        WireBlock::Known(KnownBlock::Image { .. } | KnownBlock::ToolResult { .. }) => None,
     }
 }
 
@@ -168,6 +173,13 @@ pub fn encode(response: &ChatResponse) -> WireResponse {
             },
             ContentPart::RedactedReasoning { data } => {
                 KnownBlock::RedactedThinking { data: data.clone() }
+            }
+            ContentPart::Opaque {
+                family: Family::Anthropic,
+                value,
+            } => {
+                content.push(WireBlock::Other(value.clone()));
+                continue;
             }
             ContentPart::Image { .. }
             | ContentPart::ToolResult { .. }

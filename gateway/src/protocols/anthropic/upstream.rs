@@ -192,6 +192,10 @@ fn encode_messages(
                     matches!(messages.last(), Some((role, ..)) if *role != "assistant");
                 if !(in_place && after_user) {
                     encode_parts(index, &message.content, &mut system, fit)?;
+                    if message.extensions.contains_key("output_config") {
+                        // A per-turn effort has no place in the top-level system prompt.
+                        fit.left_out("messages.output_config");
+                    }
                     continue;
                 }
                 "system"
@@ -206,7 +210,11 @@ fn encode_messages(
             continue;
         }
         match messages.last_mut() {
-            Some((last_role, last, _)) if *last_role == role => {
+            Some((last_role, last, last_config)) if *last_role == role => {
+                // Two system messages in a row merge; the later effort is the one in force.
+                if config.is_some() {
+                    *last_config = config;
+                }
                 if message.role == Role::Tool {
                     // Results go before any other block of the merged user turn.
                     let position = last

@@ -247,26 +247,17 @@ fn text_message(role: Role, text: String) -> Message {
     }
 }
 
-/// Hosted-tool items a history may hold: their results are already in the conversation's
-/// text, and only OpenAI can read the items themselves.
+/// Items of tools OpenAI runs itself that a history may hold: the answers that followed them
+/// already carry what they found, and only OpenAI can read the items themselves.
 const HOSTED_CALL_ITEMS: &[&str] = &[
     "web_search_call",
     "file_search_call",
-    "computer_call",
-    "computer_call_output",
     "code_interpreter_call",
     "image_generation_call",
-    "local_shell_call",
-    "local_shell_call_output",
-    "shell_call",
-    "shell_call_output",
-    "apply_patch_call",
-    "apply_patch_call_output",
     "mcp_call",
     "mcp_list_tools",
     "mcp_approval_request",
     "mcp_approval_response",
-    "compaction",
 ];
 
 fn decode_item(index: usize, item: Value, decoder: &mut Decoder) -> Result<(), GatewayError> {
@@ -365,6 +356,24 @@ fn decode_item(index: usize, item: Value, decoder: &mut Decoder) -> Result<(), G
         hosted if HOSTED_CALL_ITEMS.contains(&hosted) => {
             decoder.left_out(field, format!("input.{hosted}"));
         }
+        // Tools the client runs (shells, patches, computer use) and compacted history: the
+        // items hold the only copy of what happened, so no other target may go without them.
+        "local_shell_call"
+        | "local_shell_call_output"
+        | "shell_call"
+        | "shell_call_output"
+        | "apply_patch_call"
+        | "apply_patch_call_output"
+        | "computer_call"
+        | "computer_call_output"
+        | "compaction" => decoder.required(
+            field,
+            format!("input.{kind}"),
+            &format!(
+                "`{kind}` items hold the only record of what happened, and only an OpenAI \
+                 Responses channel (`api: responses`) can read them"
+            ),
+        ),
         "item_reference" => decoder.required(
             field,
             "input.item_reference".to_owned(),

@@ -302,7 +302,7 @@ impl ResponseEncoder {
                 sequence,
                 terminal,
             } => {
-                self.sequence = sequence + 1;
+                self.sequence = self.sequence.max(sequence + 1);
                 self.terminated |= terminal;
                 Some(frame)
             }

@@ -1,6 +1,7 @@
 //! Requests to OpenAI channels that speak the Responses API (`api: responses`).
 //!
-//! A Responses client's request goes up as the client sent it, with only `model` replaced:
+//! A Responses client's request goes up as the client sent it, with only `model` replaced (its
+//! values are copied raw, so even schema property order is kept):
 //! hosted tools, `namespace` tools, encrypted reasoning items, `previous_response_id` and every
 //! other field reach OpenAI unchanged, and the answer comes back unchanged (see
 //! [`crate::canonical::StreamEvent::Native`]). Every other client's request is encoded from the
@@ -11,6 +12,10 @@
 //! `unsupported` rule. Such requests are sent with `store: false`, as the client asked for no
 //! stored response.
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::canonical::{
@@ -22,22 +27,38 @@ use crate::protocols::fit::Fit;
 /// The smallest `max_output_tokens` the Responses API accepts.
 const MIN_OUTPUT_TOKENS: u64 = 16;
 
+/// An upstream request body.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Body {
+    /// The client's own request, every field's value exactly as sent but `model`.
+    Native(BTreeMap<String, Box<RawValue>>),
+    Encoded(Value),
+}
+
 /// The upstream body: the client's own for a Responses client, else encoded.
 pub fn encode(
     request: &ChatRequest,
     upstream_model: &str,
     fit: &mut Fit,
-) -> Result<Value, GatewayError> {
+) -> Result<Body, GatewayError> {
     if let (Family::OpenAiResponses, Some(native)) = (request.extension_family, &request.native) {
-        let mut body: Value = serde_json::from_slice(native).map_err(|error| {
+        let reread = |error: serde_json::Error| {
             GatewayError::new(
                 ErrorKind::Internal,
                 format!("re-reading the client's request: {error}"),
             )
-        })?;
-        body["model"] = upstream_model.into();
+        };
+        // Values stay raw: schemas keep their property order, numbers their spelling.
+        let mut body: BTreeMap<String, Box<RawValue>> =
+            serde_json::from_slice(native).map_err(reread)?;
+        let model = serde_json::to_string(upstream_model).map_err(reread)?;
+        body.insert(
+            "model".to_owned(),
+            RawValue::from_string(model).map_err(reread)?,
+        );
         fit.pass_through();
-        return Ok(body);
+        return Ok(Body::Native(body));
     }
     fit.openai_only_sampling(request)?;
     fit.foreign(request)?;
@@ -121,7 +142,7 @@ pub fn encode(
     put("safety_identifier", request.user.clone().map(Value::from));
     put("metadata", request.metadata.clone().map(Value::Object));
     put("stream", request.stream.then_some(Value::Bool(true)));
-    Ok(Value::Object(body))
+    Ok(Body::Encoded(Value::Object(body)))
 }
 
 fn text_format(format: &ResponseFormat) -> Value {
@@ -212,6 +233,7 @@ fn encode_message(
                     parts.push(json!({"type": text_type, "text": text}));
                 }
             }
+            ContentPart::Image { .. } => fit.left_out("messages.assistant.image"),
             // Reasoning from another provider cannot be verified by OpenAI; cache markers have
             // no equivalent (OpenAI caches prefixes by itself); empty text says nothing.
             _ => {}
@@ -225,6 +247,11 @@ fn encode_message(
 mod tests {
     use super::*;
     use crate::canonical::{Tool, UnsupportedPolicy};
+
+    fn encoded(request: &ChatRequest, fit: &mut Fit) -> Value {
+        let body = encode(request, "gpt-upstream", fit).expect("encoded");
+        serde_json::to_value(&body).expect("serializes")
+    }
 
     fn fit() -> Fit {
         Fit::new(
@@ -246,7 +273,7 @@ mod tests {
 
     #[test]
     fn a_responses_clients_request_goes_up_unchanged_but_for_the_model() {
-        let native = br#"{"model":"alias","input":"hi","tools":[{"type":"web_search"}],"previous_response_id":"resp_1"}"#;
+        let native = br#"{"model":"alias","input":"hi","tools":[{"type":"web_search"},{"type":"function","name":"f","parameters":{"properties":{"z":{},"a":{}}}}],"previous_response_id":"resp_1"}"#;
         let request = ChatRequest {
             extension_family: Family::OpenAiResponses,
             native: Some(bytes::Bytes::from_static(native)),
@@ -255,6 +282,12 @@ mod tests {
         let mut fit = fit();
         let body = encode(&request, "gpt-upstream", &mut fit).expect("encoded");
         assert!(fit.native());
+        let text = serde_json::to_string(&body).expect("serializes");
+        assert!(
+            text.contains(r#""properties":{"z":{},"a":{}}"#),
+            "nested values keep their order: {text}"
+        );
+        let body: Value = serde_json::from_str(&text).expect("json");
         assert_eq!(body["model"], "gpt-upstream");
         assert_eq!(body["tools"][0]["type"], "web_search");
         assert_eq!(body["previous_response_id"], "resp_1");
@@ -297,7 +330,7 @@ mod tests {
             ..ChatRequest::default()
         };
         let mut fit = fit();
-        let body = encode(&request, "gpt-upstream", &mut fit).expect("encoded");
+        let body = encoded(&request, &mut fit);
         let kinds: Vec<_> = body["input"]
             .as_array()
             .expect("input")
