@@ -73,7 +73,7 @@ fn main() -> ExitCode {
         }
     };
     // Logging starts once the file says how, before the checks that may warn.
-    telemetry::init_tracing(args.log_json || file.log.format == LogFormat::Json);
+    let _log_writer = telemetry::init_tracing(args.log_json || file.log.format == LogFormat::Json);
     let snapshot = match config::compile(&file, &path.display().to_string(), &config::ProcessEnv) {
         Ok(snapshot) => snapshot,
         Err(error) => {

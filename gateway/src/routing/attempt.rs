@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use tracing::{Instrument, info_span};
+use tracing::{Instrument, debug_span};
 
 use crate::app::AppState;
 use crate::canonical::{
@@ -127,7 +127,7 @@ pub async fn run(
             continue;
         }
         attempts += 1;
-        let span = info_span!("attempt", channel = %channel.name, provider = channel.kind.as_str(), attempt = attempts);
+        let span = debug_span!("attempt", channel = %channel.name, provider = channel.kind.as_str(), attempt = attempts);
         let started = Instant::now();
         let in_flight = app.health.begin(channel.index);
         let outcome = attempt(&route, prepared, operation, remaining)

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tracing::{Instrument, field, info_span};
+use tracing::{Instrument, debug_span, field};
 
 use super::body;
 use crate::accounting::{self, UsageRecord};
@@ -214,7 +214,7 @@ pub async fn serve_chat(
         budget_remaining: None,
         dropped: Vec::new(),
     };
-    let span = info_span!("request", request_id = %context.request_id, protocol = protocol.as_str(), model = field::Empty, channel = field::Empty);
+    let span = debug_span!("request", request_id = %context.request_id, protocol = protocol.as_str(), model = field::Empty, channel = field::Empty);
     async {
         let result = handle(&app, &headers, body, &mut context).await;
         let mut response = match result {
